@@ -1,0 +1,236 @@
+import type { Platform, PostgresVersion, StorageMedium, Workload } from "../config/stack-config";
+
+/**
+ * The one object every other layer reads. Built from the validated stack config by
+ * `buildClusterSpec`; pure data (no Pulumi types, no secrets), so it can be rendered, snapshot
+ * tested, written to plan/ and read by policies. Platforms map it to resources and never
+ * recompute what it decided.
+ */
+export interface ClusterSpec {
+  /** Pulumi project (always "pgstack") and stack (dev, prod, ...). */
+  readonly project: string;
+  readonly stack: string;
+  /** Base name of every resource: `pgstack-<stack>`. Keeps stacks disjoint by construction. */
+  readonly name: string;
+  readonly platform: Platform;
+  readonly postgres: PostgresSpec;
+  readonly resources: ResourceSpec;
+  readonly members: readonly MemberSpec[];
+  readonly layout: Layout;
+  readonly network: NetworkSpec;
+  readonly tuning: TuningResult;
+  readonly archive: ArchiveSpec;
+  readonly tls: boolean;
+  readonly protect: boolean;
+  /** Everything rendered from the above; what the platforms mount and run. */
+  readonly files: RenderedFiles;
+  readonly commands: RenderedCommands;
+}
+
+export interface PostgresSpec {
+  readonly version: PostgresVersion;
+  /** Pinned image reference (tag or digest; never `latest`). */
+  readonly image: string;
+  readonly port: number;
+  readonly database: string;
+  /** Bootstrap superuser; reached only over the local socket (peer) or with its secret. */
+  readonly superuser: string;
+  readonly appUser: string;
+  /** Role used by replicas (REPLICATION LOGIN). */
+  readonly replicationUser: string;
+  readonly workload: Workload;
+  readonly maxConnections: number;
+}
+
+export interface ResourceSpec {
+  readonly memoryLimitBytes: number;
+  readonly memoryRequestBytes: number;
+  readonly cpus: number;
+  readonly storageBytes: number;
+  readonly storageClass?: string;
+  readonly storageMedium: StorageMedium;
+  /** Size of /dev/shm: covers shared memory of parallel queries (dynamic_shared_memory_type=posix). */
+  readonly shmBytes: number;
+}
+
+export type MemberRole = "primary" | "replica";
+
+export interface MemberSpec {
+  /** Stable member name: `primary`, `replica-1`, ... */
+  readonly name: MemberRole | `replica-${number}`;
+  readonly role: MemberRole;
+  /** Replication slot on the primary that this replica streams from (replicas only). */
+  readonly slot?: string;
+}
+
+/**
+ * Where things live inside a member and how members reach each other. The platforms use the
+ * defaults for their platform; the proving ground substitutes local paths, ports and hosts here
+ * and only here.
+ */
+export interface Layout {
+  /** PGDATA (a sub-directory of the volume mount, so lost+found never sits in it). */
+  readonly dataDir: string;
+  /** Mount point of the data volume. */
+  readonly volumeDir: string;
+  /** Read-only directory holding postgresql.conf, pg_hba.conf and the scripts. */
+  readonly configDir: string;
+  /** Directory of the pgBackRest config; secrets are included from `pgbackrestIncludeDir`. */
+  readonly pgbackrestConfigDir: string;
+  /** Directory of secret pgBackRest settings (cipher pass, S3 keys), mounted from a secret. */
+  readonly pgbackrestIncludeDir: string;
+  /** Directory holding secret files (passwords, passfile), mounted read-only. */
+  readonly secretsDir: string;
+  /** TLS certificates and keys (server.crt, server.key, ca.crt). */
+  readonly tlsDir: string;
+  readonly socketDir: string;
+  /** pgBackRest async archive spool (on the data volume, so queued WAL survives a restart). */
+  readonly spoolPath: string;
+  readonly pgbackrestLogPath: string;
+  readonly pgbackrestLockPath: string;
+  /** TCP port PostgreSQL listens on. */
+  readonly port: number;
+  /** Host name of each member, by member name, as the others reach it. */
+  readonly hosts: Readonly<Record<string, string>>;
+  /** Port of the pgBackRest TLS server on the primary (the backup runner connects to it). */
+  readonly pgbackrestServerPort: number;
+  /** S3 endpoint host pgBackRest connects to (a DNS name: TLS verification needs one). */
+  readonly s3Endpoint: string;
+  readonly s3Port: number;
+  /** CA bundle pgBackRest trusts for the S3 endpoint; system store when unset. */
+  readonly s3CaFile?: string;
+  /** Backup runner: its pgBackRest paths (it is the repository host). */
+  readonly runner: {
+    readonly configDir: string;
+    readonly includeDir: string;
+    readonly tlsDir: string;
+    readonly logPath: string;
+    readonly lockPath: string;
+  };
+}
+
+export interface NetworkSpec {
+  readonly allowedCidrs: readonly string[];
+  readonly clusterCidr: string;
+  /** Docker: host port bound to 127.0.0.1; absent = not published. */
+  readonly publishPort?: number;
+  /** Kubernetes namespace of the stack. */
+  readonly namespace: string;
+  readonly clientNamespaces: readonly string[];
+}
+
+export type ParameterSource = "computed" | "override" | "fixed";
+
+/** One postgresql.conf line with the reason it has this value. */
+export interface ConfParameter {
+  readonly name: string;
+  /** The value as written to postgresql.conf (units included, strings unquoted). */
+  readonly value: string;
+  readonly reason: string;
+  /** postgresql.conf section heading it is rendered under. */
+  readonly section: ConfSection;
+  readonly source: ParameterSource;
+}
+
+export const CONF_SECTIONS = [
+  "Connections",
+  "Memory",
+  "Planner",
+  "Parallelism",
+  "WAL and checkpoints",
+  "Archiving",
+  "Replication",
+  "Security",
+  "Timeouts and locks",
+  "Autovacuum",
+  "Logging",
+  "Statistics and extensions",
+  "Files",
+] as const;
+export type ConfSection = (typeof CONF_SECTIONS)[number];
+
+/**
+ * Worst-case memory under full load, and the limit it must stay under. Each term is in bytes.
+ * `total` = sharedBuffers + walBuffers + connections × workMem × hashMemMultiplier
+ *         + autovacuumWorkers × autovacuumWorkMem + maintenanceWorkMem + overhead.
+ */
+export interface MemoryBudget {
+  readonly limitBytes: number;
+  readonly sharedBuffersBytes: number;
+  readonly walBuffersBytes: number;
+  readonly workMemBytes: number;
+  readonly hashMemMultiplier: number;
+  readonly connections: number;
+  readonly autovacuumWorkers: number;
+  readonly autovacuumWorkMemBytes: number;
+  readonly maintenanceWorkMemBytes: number;
+  /** Per-backend and postmaster overhead not covered by the settings above. */
+  readonly overheadBytes: number;
+  readonly totalBytes: number;
+  /** totalBytes <= limitBytes. */
+  readonly fits: boolean;
+}
+
+export interface TuningResult {
+  /** Every parameter pgstack writes, in render order. */
+  readonly parameters: readonly ConfParameter[];
+  readonly memoryBudget: MemoryBudget;
+}
+
+export interface ArchiveSpec {
+  readonly stanza: string;
+  readonly store: "minio" | "aws";
+  readonly bucket: string;
+  readonly region: string;
+  /** Repository path inside the bucket (pgBackRest repo1-path). */
+  readonly path: string;
+  readonly uriStyle: "host" | "path";
+  readonly retentionFull: number;
+  readonly retentionDiff: number;
+  readonly archiveTimeoutSeconds: number;
+  readonly schedules: { readonly full: string; readonly diff: string };
+  /** Repository encryption (aes-256-cbc) with the `repoCipherPass` secret. */
+  readonly encrypted: boolean;
+  /** How pgBackRest authenticates to S3: static keys (from the include file) or web identity (IRSA). */
+  readonly keyType: "shared" | "web-id";
+}
+
+/** File contents, rendered from the spec. Mounted read-only by the platforms. */
+export interface RenderedFiles {
+  readonly "postgresql.conf": string;
+  readonly "pg_hba.conf": string;
+  /** pgBackRest config of the database members (archive-push/get, restore). */
+  readonly "pgbackrest.conf": string;
+  /** pgBackRest config of the backup runner (repository host reaching the primary over TLS). */
+  readonly "pgbackrest-runner.conf": string;
+  /** POSIX sh script run before PostgreSQL starts; refuses to start on a damaged data dir. */
+  readonly "check-data-dir.sh": string;
+  /** POSIX sh script run once at initdb: creates the roles and the database. */
+  readonly "init-roles.sh": string;
+  /** POSIX sh script that turns an empty replica volume into a streaming standby. */
+  readonly "bootstrap-replica.sh": string;
+}
+
+/** Commands as argv arrays (no shell unless the argv says so). */
+export interface RenderedCommands {
+  /** pg_isready on the local socket for the app database. */
+  readonly healthcheck: readonly string[];
+  /** Starts PostgreSQL with the rendered config. */
+  readonly postgres: readonly string[];
+  readonly integrityCheck: readonly string[];
+  readonly replicaBootstrap: readonly string[];
+  readonly stanzaCreate: readonly string[];
+  readonly check: readonly string[];
+  readonly backupFull: readonly string[];
+  readonly backupDiff: readonly string[];
+  readonly verify: readonly string[];
+  readonly info: readonly string[];
+  readonly expire: readonly string[];
+  /** The runner's backup commands (repository host), which the schedules run. */
+  readonly runnerBackupFull: readonly string[];
+  readonly runnerBackupDiff: readonly string[];
+  readonly runnerCheck: readonly string[];
+  readonly runnerVerify: readonly string[];
+  /** pgBackRest TLS server on the primary, for the runner. */
+  readonly pgbackrestServer: readonly string[];
+}
