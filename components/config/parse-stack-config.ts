@@ -48,20 +48,33 @@ const EXAMPLES: Record<string, string> = {
 const KNOWN_KEYS = Object.keys(stackConfigSchema.shape);
 
 /**
+ * Pulumi demands a value for every key declared in Pulumi.yaml, so optional keys are declared
+ * with these "unset" defaults there; they mean "not set" here.
+ */
+const UNSET_SENTINELS: Readonly<Record<string, unknown>> = { maxConnections: 0, publishPort: 0 };
+
+function isUnset(key: string, value: unknown): boolean {
+  return value === undefined || value === "" || (key in UNSET_SENTINELS && value === UNSET_SENTINELS[key]);
+}
+
+/**
  * Raw stack config → StackConfig. `raw` maps keys (with or without the `pgstack:` namespace) to
  * values either as Pulumi hands them to a program (strings; arrays and objects as JSON) or as
  * YAML holds them. Keys of other namespaces (aws:, kubernetes:) are ignored. `secretKeys` names
  * the keys that arrived encrypted: a secret key in plaintext is refused, so a password can
  * never sit readable in Pulumi.<stack>.yaml.
  */
-export function parseStackConfig(raw: Readonly<Record<string, unknown>>, secretKeys: ReadonlySet<string> = new Set()): StackConfig {
+export function parseStackConfig(
+  raw: Readonly<Record<string, unknown>>,
+  secretKeys: ReadonlySet<string> = new Set(),
+): StackConfig {
   const problems: ConfigProblem[] = [];
   const values: Record<string, unknown> = {};
   for (const [fullKey, value] of Object.entries(raw)) {
     const [namespace, key] = fullKey.includes(":") ? fullKey.split(":", 2) : [NAMESPACE, fullKey];
     if (namespace !== NAMESPACE) continue;
     if ((SECRET_KEYS as readonly string[]).includes(key)) {
-      if (!secretKeys.has(key)) {
+      if (!secretKeys.has(key) && value !== "") {
         problems.push({
           key: `${NAMESPACE}:${key}`,
           value: "<plaintext>",
@@ -71,7 +84,8 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>, secretK
       }
       continue;
     }
-    values[key] = decode(key, value);
+    const decoded = decode(key, value);
+    if (!isUnset(key, decoded)) values[key] = decoded;
   }
   const result = stackConfigSchema.safeParse(values);
   if (result.success && problems.length === 0) return result.data;
@@ -118,10 +132,14 @@ function toProblems(issue: z.core.$ZodIssue, values: Record<string, unknown>): C
     (acc, p) => (acc as Record<PropertyKey, unknown> | undefined)?.[p as PropertyKey],
     values[topKey],
   );
-  const missing = value === undefined;
+  const missing = value === undefined && issue.code === "invalid_type";
   const message = missing ? `is required: ${describe(topKey)}` : issue.message;
   const example = EXAMPLES[topKey] ?? "<value>";
-  const isList = Array.isArray(values[topKey]) || topKey === "allowedCidrs" || topKey === "parameters" || topKey === "clientNamespaces";
+  const isList =
+    Array.isArray(values[topKey]) ||
+    topKey === "allowedCidrs" ||
+    topKey === "parameters" ||
+    topKey === "clientNamespaces";
   const fix = isList
     ? `pulumi config set --path '${NAMESPACE}:${topKey}[${rest[0] === undefined ? 0 : String(rest[0])}]' ${example}`
     : `pulumi config set ${NAMESPACE}:${topKey} ${example}`;

@@ -26,7 +26,9 @@ export function stackConfigFromPulumi(): StackConfig {
 function isConfigSecret(fullKey: string): boolean {
   const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
   if (typeof runtime.isConfigSecret !== "function") {
-    throw new Error("@pulumi/pulumi no longer exposes runtime.isConfigSecret; pgstack cannot tell secret config apart");
+    throw new Error(
+      "@pulumi/pulumi no longer exposes runtime.isConfigSecret; pgstack cannot tell secret config apart",
+    );
   }
   return runtime.isConfigSecret(fullKey);
 }

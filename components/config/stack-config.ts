@@ -55,11 +55,17 @@ const cidr = z.union([z.cidrv4(), z.cidrv6()], {
 
 const dnsLabel = z
   .string()
-  .regex(/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, "expected a lowercase DNS label (a-z, 0-9, '-'), at most 63 characters");
+  .regex(
+    /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    "expected a lowercase DNS label (a-z, 0-9, '-'), at most 63 characters",
+  );
 
 const identifier = z
   .string()
-  .regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a lowercase PostgreSQL identifier (a-z, 0-9, '_'), at most 63 characters");
+  .regex(
+    /^[a-z_][a-z0-9_]{0,62}$/,
+    "expected a lowercase PostgreSQL identifier (a-z, 0-9, '_'), at most 63 characters",
+  );
 
 const parameterAssignment = z
   .string()
@@ -68,22 +74,26 @@ const parameterAssignment = z
 export const stackConfigSchema = z
   .strictObject({
     /** Where the cluster runs: local Docker (dev) or Kubernetes (prod). */
-    platform: z.enum(PLATFORMS),
+    platform: z.enum(PLATFORMS).describe("where the cluster runs: docker (dev) or kubernetes (prod)"),
     /** PostgreSQL major version. */
-    postgresVersion: z.union(
-      POSTGRES_VERSIONS.map((v) => z.literal(v)),
-      { error: `expected one of ${POSTGRES_VERSIONS.join(", ")}` },
-    ),
+    postgresVersion: z
+      .union(
+        POSTGRES_VERSIONS.map((v) => z.literal(v)),
+        { error: `expected one of ${POSTGRES_VERSIONS.join(", ")}` },
+      )
+      .describe(`the PostgreSQL major version, one of ${POSTGRES_VERSIONS.join(", ")}`),
     /** Container image; pinned by tag or digest. Defaults to the image built from image/Dockerfile. */
     image: z.string().optional(),
     /** Memory limit of each PostgreSQL container; tuning is computed from it. */
-    memoryLimit: size("8Gi"),
+    memoryLimit: size("8Gi").describe(
+      "the memory limit of each PostgreSQL container; tuning is computed from it",
+    ),
     /** Memory request; defaults to the limit (Guaranteed QoS: the node never over-commits it). */
     memoryRequest: size("8Gi").optional(),
-    /** CPUs of each PostgreSQL container (limit and request). */
-    cpus: z.number().positive().max(256),
+    /** Whole CPUs of each PostgreSQL container (limit and request): parallelism is sized from it. */
+    cpus: z.int().min(1).max(256).describe("whole CPUs of each PostgreSQL container"),
     /** Size of each member's data volume. */
-    storageSize: size("200Gi"),
+    storageSize: size("200Gi").describe("the size of each member's data volume"),
     /** Kubernetes StorageClass of the data volumes; the cluster default when unset. */
     storageClass: z.string().min(1).optional(),
     /** What the data volume is made of; sets planner costs and I/O concurrency. */
@@ -99,15 +109,24 @@ export const stackConfigSchema = z
     /** Application role created at bootstrap (owner of the database). */
     appUser: identifier.default("app"),
     /** S3 bucket of the pgBackRest repository. */
-    archiveBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name (3-63 of a-z, 0-9, '.', '-')"),
+    archiveBucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name (3-63 of a-z, 0-9, '.', '-')")
+      .describe("the S3 bucket of the pgBackRest repository"),
     /** Who provides the bucket: a MinIO container beside the cluster (Docker only) or AWS S3. */
     archiveStore: z.enum(ARCHIVE_STORES).optional(),
     /** AWS region of the bucket (for MinIO, any region name; it is only signed into requests). */
-    archiveRegion: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "expected an AWS region such as eu-west-1").default("us-east-1"),
+    archiveRegion: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "expected an AWS region such as eu-west-1")
+      .default("us-east-1"),
     /** S3 endpoint host; defaults to s3.<region>.amazonaws.com, or the MinIO container. */
     archiveEndpoint: z.string().optional(),
     /** Path inside the bucket for this stack's repository; defaults to /pgstack/<stack>. */
-    archivePrefix: z.string().regex(/^\/[A-Za-z0-9._\-/]*[A-Za-z0-9._-]$/, "expected an absolute path such as /pgstack/prod").optional(),
+    archivePrefix: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._\-/]*[A-Za-z0-9._-]$/, "expected an absolute path such as /pgstack/prod")
+      .optional(),
     /** Full backups kept (pgBackRest repo1-retention-full); WAL older than the oldest is expired. */
     archiveRetentionFull: z.int().min(1).max(100).default(2),
     /** Differential backups kept (repo1-retention-diff). */
@@ -140,11 +159,20 @@ export const stackConfigSchema = z
     /** Kubernetes: how pods get S3 access: IAM role for the service account, or an access key Secret. */
     s3Access: z.enum(S3_ACCESS_MODES).default("irsa"),
     /** Kubernetes + IRSA: ARN of the cluster's IAM OIDC provider. */
-    oidcProviderArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/, "expected an IAM OIDC provider ARN").optional(),
+    oidcProviderArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/, "expected an IAM OIDC provider ARN")
+      .optional(),
     /** Kubernetes + IRSA: the OIDC issuer host and path, without https:// (e.g. oidc.eks.eu-west-1.amazonaws.com/id/ABC). */
-    oidcProviderUrl: z.string().regex(/^[a-z0-9.-]+\/.+$/, "expected the issuer without https://").optional(),
+    oidcProviderUrl: z
+      .string()
+      .regex(/^[a-z0-9.-]+\/.+$/, "expected the issuer without https://")
+      .optional(),
     /** AWS: KMS key for bucket encryption; a key is created when unset. */
-    kmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:/, "expected a KMS key ARN").optional(),
+    kmsKeyArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:/, "expected a KMS key ARN")
+      .optional(),
   })
   .superRefine((config, ctx) => {
     const store = config.archiveStore ?? (config.platform === "docker" ? "minio" : "aws");
@@ -163,12 +191,16 @@ export const stackConfigSchema = z
             code: "custom",
             path: [key],
             input: undefined,
-            message: "required with s3Access=irsa (the IAM role trusts the cluster's OIDC provider); or set s3Access=accessKey",
+            message:
+              "required with s3Access=irsa (the IAM role trusts the cluster's OIDC provider); or set s3Access=accessKey",
           });
         }
       }
     }
-    if (config.platform === "kubernetes" && (config.clusterCidr === undefined || config.clusterCidr === "samenet")) {
+    if (
+      config.platform === "kubernetes" &&
+      (config.clusterCidr === undefined || config.clusterCidr === "samenet")
+    ) {
       ctx.addIssue({
         code: "custom",
         path: ["clusterCidr"],

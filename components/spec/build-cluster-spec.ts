@@ -38,7 +38,9 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
   const layout = options.layout ? options.layout(platformLayout) : platformLayout;
 
   const memoryLimitBytes = parseQuantity(config.memoryLimit) as number;
-  const memoryRequestBytes = config.memoryRequest ? (parseQuantity(config.memoryRequest) as number) : memoryLimitBytes;
+  const memoryRequestBytes = config.memoryRequest
+    ? (parseQuantity(config.memoryRequest) as number)
+    : memoryLimitBytes;
   const maxConnections = config.maxConnections ?? defaultMaxConnections(config.workload);
 
   const tuning = tune({
@@ -108,6 +110,7 @@ function memberSpecs(replicas: number): MemberSpec[] {
 
 function archiveSpec(config: StackConfig, name: string, stack: string): ArchiveSpec {
   const store = config.archiveStore ?? (config.platform === "docker" ? "minio" : "aws");
+  const keyType = config.platform === "kubernetes" && config.s3Access === "irsa" ? "web-id" : "shared";
   return {
     stanza: name,
     store,
@@ -121,6 +124,12 @@ function archiveSpec(config: StackConfig, name: string, stack: string): ArchiveS
     archiveTimeoutSeconds: config.archiveTimeout,
     schedules: { full: config.backupFullSchedule, diff: config.backupDiffSchedule },
     encrypted: true,
-    keyType: config.platform === "kubernetes" && config.s3Access === "irsa" ? "web-id" : "shared",
+    keyType,
+    kmsKeyArn: store === "aws" ? config.kmsKeyArn : undefined,
+    // The schema requires both with s3Access=irsa on Kubernetes.
+    irsa:
+      keyType === "web-id" && config.oidcProviderArn && config.oidcProviderUrl
+        ? { oidcProviderArn: config.oidcProviderArn, oidcProviderUrl: config.oidcProviderUrl }
+        : undefined,
   };
 }

@@ -94,6 +94,11 @@ export interface Layout {
   readonly hosts: Readonly<Record<string, string>>;
   /** Port of the pgBackRest TLS server on the primary (the backup runner connects to it). */
   readonly pgbackrestServerPort: number;
+  /**
+   * Address the pgBackRest TLS server listens on; all interfaces when unset (the runner connects
+   * from another container or pod). The proving ground sets 127.0.0.1.
+   */
+  readonly pgbackrestServerAddress?: string;
   /** S3 endpoint host pgBackRest connects to (a DNS name: TLS verification needs one). */
   readonly s3Endpoint: string;
   readonly s3Port: number;
@@ -193,6 +198,10 @@ export interface ArchiveSpec {
   readonly encrypted: boolean;
   /** How pgBackRest authenticates to S3: static keys (from the include file) or web identity (IRSA). */
   readonly keyType: "shared" | "web-id";
+  /** AWS: KMS key encrypting the bucket; the platform creates one (with rotation) when unset. */
+  readonly kmsKeyArn?: string;
+  /** web-id only: the cluster's IAM OIDC provider, which the role for the service accounts trusts. */
+  readonly irsa?: { readonly oidcProviderArn: string; readonly oidcProviderUrl: string };
 }
 
 /** File contents, rendered from the spec. Mounted read-only by the platforms. */
