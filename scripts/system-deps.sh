@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs before `npm test`: the proving ground runs the rendered configuration on real
+# PostgreSQL 15 and pgBackRest binaries. Installs them with apt when run as root (CI and fresh
+# machines); otherwise names the command to run.
+set -euo pipefail
+missing=()
+[ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
+command -v pgbackrest >/dev/null 2>&1 || missing+=(pgbackrest)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "[pgstack] installing ${missing[*]} (needed by the proving ground)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  exit 0
+fi
+echo "[pgstack] the tests need ${missing[*]}: sudo apt-get install -y ${missing[*]}" >&2
+exit 1
