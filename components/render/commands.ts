@@ -1,0 +1,129 @@
+import type { ClusterModel } from "../spec/build-cluster-spec";
+import type { RenderedCommands, RenderedFiles } from "../spec/cluster-spec";
+
+/** Where to recover to: a point in time, the end of the archive, or a standby that keeps following it. */
+export type RestoreTarget = { type: "time"; time: string } | { type: "latest" } | { type: "standby" };
+
+export interface RestoreOptions {
+  /** Restore into this directory instead of the member's data dir (a copy, a scratch restore). */
+  readonly dataDir?: string;
+  /**
+   * `off` for a copy that must not archive: a restored cluster otherwise keeps archive_mode and
+   * archive_command and pushes a new timeline into this stack's repository.
+   */
+  readonly archiveMode?: "off" | "preserve";
+}
+
+/** `pgbackrest <command>` with the members' config and secret include directory. */
+function memberPgbackrest(model: ClusterModel, command: string): string[] {
+  return [
+    "pgbackrest",
+    command,
+    `--config=${model.layout.pgbackrestConfigDir}/pgbackrest.conf`,
+    // Command-line only: pgBackRest ignores it in a config file, and without it the secrets are not loaded.
+    `--config-include-path=${model.layout.pgbackrestIncludeDir}`,
+    `--stanza=${model.archive.stanza}`,
+  ];
+}
+
+/** `pgbackrest <command>` as the backup runner (repository host) runs it. */
+function runnerPgbackrest(model: ClusterModel, command: string): string[] {
+  return [
+    "pgbackrest",
+    command,
+    `--config=${model.layout.runner.configDir}/pgbackrest.conf`,
+    `--config-include-path=${model.layout.runner.includeDir}`,
+    `--stanza=${model.archive.stanza}`,
+  ];
+}
+
+/** The commands the platforms run, as argv arrays: no shell unless the argv names one. */
+export function renderCommands(model: ClusterModel): RenderedCommands {
+  const { layout, postgres } = model;
+  // Scripts are mounted in the config directory under their RenderedFiles names.
+  const script = (name: keyof RenderedFiles) => `${layout.configDir}/${name}`;
+  return {
+    healthcheck: [
+      "pg_isready",
+      "-h",
+      layout.socketDir,
+      "-p",
+      String(layout.port),
+      "-U",
+      postgres.superuser,
+      "-d",
+      postgres.database,
+    ],
+    postgres: ["postgres", "-D", layout.dataDir, "-c", `config_file=${layout.configDir}/postgresql.conf`],
+    integrityCheck: ["sh", script("check-data-dir.sh"), layout.dataDir, String(postgres.version)],
+    replicaBootstrap: ["sh", script("bootstrap-replica.sh")],
+    stanzaCreate: memberPgbackrest(model, "stanza-create"),
+    check: memberPgbackrest(model, "check"),
+    backupFull: [...memberPgbackrest(model, "backup"), "--type=full"],
+    backupDiff: [...memberPgbackrest(model, "backup"), "--type=diff"],
+    verify: memberPgbackrest(model, "verify"),
+    info: memberPgbackrest(model, "info"),
+    expire: memberPgbackrest(model, "expire"),
+    runnerBackupFull: [...runnerPgbackrest(model, "backup"), "--type=full"],
+    runnerBackupDiff: [...runnerPgbackrest(model, "backup"), "--type=diff"],
+    runnerCheck: runnerPgbackrest(model, "check"),
+    runnerVerify: runnerPgbackrest(model, "verify"),
+    pgbackrestServer: [
+      "pgbackrest",
+      "server",
+      `--config=${layout.pgbackrestConfigDir}/pgbackrest.conf`,
+      `--config-include-path=${layout.pgbackrestIncludeDir}`,
+    ],
+  };
+}
+
+/**
+ * The replica bootstrap of one replica: `commands.replicaBootstrap` plus the member's slot,
+ * which the script checks against the slots the spec declares.
+ */
+export function replicaBootstrapCommand(model: ClusterModel, memberName: string): string[] {
+  const member = model.members.find((candidate) => candidate.name === memberName);
+  if (member === undefined || member.role !== "replica" || member.slot === undefined) {
+    const replicas = model.members.filter((candidate) => candidate.role === "replica").map((m) => m.name);
+    throw new Error(
+      `replica bootstrap: ${memberName} is not a replica of ${model.name}; replicas: ${replicas.join(", ") || "none"}`,
+    );
+  }
+  return [...renderCommands(model).replicaBootstrap, member.slot];
+}
+
+/** ISO-like timestamp pgBackRest and PostgreSQL accept as a recovery target. */
+const RECOVERY_TIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?( ?(Z|[+-]\d{2}(:?\d{2})?|UTC))?$/;
+
+/**
+ * `pgbackrest restore` for a target. PostgreSQL must be stopped and the target directory empty:
+ * without --delta pgBackRest refuses a non-empty directory, so a restore never overwrites data by
+ * accident. `time` recovers to that moment and promotes (--target-action is valid only with a
+ * recovery target); `latest` replays the whole archive; `standby` restores a standby that keeps
+ * following the archive.
+ */
+export function restoreCommand(
+  model: ClusterModel,
+  target: RestoreTarget,
+  options: RestoreOptions = {},
+): string[] {
+  const argv = memberPgbackrest(model, "restore");
+  if (options.dataDir !== undefined) argv.push(`--pg1-path=${options.dataDir}`);
+  switch (target.type) {
+    case "time":
+      if (!RECOVERY_TIME.test(target.time)) {
+        throw new Error(
+          `restore: target time ${JSON.stringify(target.time)} is not a timestamp; use e.g. "2025-01-31 13:45:00+00"`,
+        );
+      }
+      argv.push("--type=time", `--target=${target.time}`, "--target-action=promote");
+      break;
+    case "latest":
+      break;
+    case "standby":
+      argv.push("--type=standby");
+      break;
+  }
+  if (options.archiveMode !== undefined) argv.push(`--archive-mode=${options.archiveMode}`);
+  return argv;
+}

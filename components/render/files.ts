@@ -1,0 +1,21 @@
+import type { ClusterModel } from "../spec/build-cluster-spec";
+import type { RenderedFiles } from "../spec/cluster-spec";
+import { renderCheckDataDir } from "./data-dir-check";
+import { renderInitRoles } from "./init-roles";
+import { renderPgHbaConf } from "./pg-hba-conf";
+import { renderPgbackrestConf, renderPgbackrestRunnerConf } from "./pgbackrest-conf";
+import { renderPostgresqlConf } from "./postgresql-conf";
+import { renderBootstrapReplica } from "./replica-bootstrap";
+
+/** Every file the platforms mount, rendered from the model. Pure: same model, same bytes. */
+export function renderFiles(model: ClusterModel): RenderedFiles {
+  return {
+    "postgresql.conf": renderPostgresqlConf(model),
+    "pg_hba.conf": renderPgHbaConf(model),
+    "pgbackrest.conf": renderPgbackrestConf(model),
+    "pgbackrest-runner.conf": renderPgbackrestRunnerConf(model),
+    "check-data-dir.sh": renderCheckDataDir(model),
+    "init-roles.sh": renderInitRoles(model),
+    "bootstrap-replica.sh": renderBootstrapReplica(model),
+  };
+}
