@@ -229,7 +229,9 @@ function computedParameters(input: TuningInput, base: BaseTuning, workMem: strin
     reason: string,
     source: "computed" | "fixed" = "computed",
   ) => parameters.push({ name, value: String(value), reason, section, source });
-  const pgbackrest = `pgbackrest --config=${layout.pgbackrestConfigDir}/pgbackrest.conf --stanza=${archive.stanza}`;
+  // config-include-path is honoured only on the command line (pgBackRest ignores it in a
+  // config file): the include dir holds the cipher pass and S3 keys, mounted from a secret.
+  const pgbackrest = `pgbackrest --config=${layout.pgbackrestConfigDir}/pgbackrest.conf --config-include-path=${layout.pgbackrestIncludeDir} --stanza=${archive.stanza}`;
 
   add(
     "Connections",

@@ -223,6 +223,7 @@ describe("parameters pgstack owns", () => {
       socketDir: "/tmp/pg",
       configDir: "/srv/conf",
       pgbackrestConfigDir: "/srv/br",
+      pgbackrestIncludeDir: "/srv/br/secrets",
     };
     const values = conf(tuningInput({ layout: local }));
     expect(values).toMatchObject({
@@ -230,9 +231,11 @@ describe("parameters pgstack owns", () => {
       port: "6543",
       unix_socket_directories: "/tmp/pg",
       hba_file: "/srv/conf/pg_hba.conf",
-      archive_command: "pgbackrest --config=/srv/br/pgbackrest.conf --stanza=pgstack-test archive-push %p",
+      // The include dir (cipher pass, S3 keys) is read only when named on the command line.
+      archive_command:
+        "pgbackrest --config=/srv/br/pgbackrest.conf --config-include-path=/srv/br/secrets --stanza=pgstack-test archive-push %p",
       restore_command:
-        'pgbackrest --config=/srv/br/pgbackrest.conf --stanza=pgstack-test archive-get %f "%p"',
+        'pgbackrest --config=/srv/br/pgbackrest.conf --config-include-path=/srv/br/secrets --stanza=pgstack-test archive-get %f "%p"',
       logging_collector: "off",
       log_destination: "stderr",
       password_encryption: "scram-sha-256",
