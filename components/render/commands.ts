@@ -56,6 +56,8 @@ export function renderCommands(model: ClusterModel): RenderedCommands {
     ],
     postgres: ["postgres", "-D", layout.dataDir, "-c", `config_file=${layout.configDir}/postgresql.conf`],
     integrityCheck: ["sh", script("check-data-dir.sh"), layout.dataDir, String(postgres.version)],
+    // A smart shutdown (SIGTERM) waits for every client to leave and outlives any grace period.
+    fastShutdown: ["pg_ctl", "stop", "--pgdata", layout.dataDir, "--mode", "fast", "--wait"],
     replicaBootstrap: ["sh", script("bootstrap-replica.sh")],
     stanzaCreate: memberPgbackrest(model, "stanza-create"),
     check: memberPgbackrest(model, "check"),
@@ -67,6 +69,7 @@ export function renderCommands(model: ClusterModel): RenderedCommands {
     runnerBackupFull: [...runnerPgbackrest(model, "backup"), "--type=full"],
     runnerBackupDiff: [...runnerPgbackrest(model, "backup"), "--type=diff"],
     runnerCheck: runnerPgbackrest(model, "check"),
+    runnerStanzaCreate: runnerPgbackrest(model, "stanza-create"),
     runnerVerify: runnerPgbackrest(model, "verify"),
     pgbackrestServer: [
       "pgbackrest",

@@ -227,6 +227,8 @@ export interface RenderedCommands {
   /** Starts PostgreSQL with the rendered config. */
   readonly postgres: readonly string[];
   readonly integrityCheck: readonly string[];
+  /** Fast shutdown (rolls back open transactions, then a clean checkpoint) before a pod or container stops. */
+  readonly fastShutdown: readonly string[];
   readonly replicaBootstrap: readonly string[];
   readonly stanzaCreate: readonly string[];
   readonly check: readonly string[];
@@ -239,6 +241,8 @@ export interface RenderedCommands {
   readonly runnerBackupFull: readonly string[];
   readonly runnerBackupDiff: readonly string[];
   readonly runnerCheck: readonly string[];
+  /** The runner's stanza-create (idempotent): run once before the first check and backup. */
+  readonly runnerStanzaCreate: readonly string[];
   readonly runnerVerify: readonly string[];
   /** pgBackRest TLS server on the primary, for the runner. */
   readonly pgbackrestServer: readonly string[];
