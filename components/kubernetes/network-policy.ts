@@ -1,0 +1,101 @@
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { ClusterSpec } from "../spec/cluster-spec";
+import { componentSelector, memberSelector, recommendedLabels } from "./labels";
+
+type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+type Rule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
+
+/**
+ * Cluster DNS as most distributions label it (CoreDNS keeps the kube-dns label). A cluster
+ * resolving through NodeLocal DNSCache needs its address allowed as well.
+ */
+const DNS_PEER: Peer = {
+  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+  podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+};
+
+/**
+ * Traffic of the stack's namespace, deny by default:
+ * - PostgreSQL accepts connections from the client namespaces and from the members themselves
+ *   (replication), nothing else;
+ * - the pgBackRest TLS server on the primary accepts only the backup runner;
+ * - members may reach each other's PostgreSQL, DNS and S3; the runner only the primary's TLS
+ *   server, DNS and S3.
+ * S3 has no fixed addresses, so "S3" is its port anywhere outside the pod network.
+ */
+export function stackNetworkPolicies(
+  spec: ClusterSpec,
+  namespace: pulumi.Input<string>,
+  opts: pulumi.CustomResourceOptions,
+): k8s.networking.v1.NetworkPolicy[] {
+  const database = componentSelector(spec, "database");
+  const backup = componentSelector(spec, "backup");
+  const primary = spec.members.find((member) => member.role === "primary");
+  if (!primary) throw new Error(`${spec.name}: the spec has no primary member`);
+
+  const postgresPort = [{ protocol: "TCP", port: spec.layout.port }];
+  const pgbackrestPort = [{ protocol: "TCP", port: spec.layout.pgbackrestServerPort }];
+  const dns: Rule = {
+    to: [DNS_PEER],
+    ports: [
+      { protocol: "UDP", port: 53 },
+      { protocol: "TCP", port: 53 },
+    ],
+  };
+  const anyAddress = spec.network.clusterCidr.includes(":") ? "::/0" : "0.0.0.0/0";
+  const s3: Rule = {
+    to: [{ ipBlock: { cidr: anyAddress, except: [spec.network.clusterCidr] } }],
+    ports: [{ protocol: "TCP", port: spec.layout.s3Port }],
+  };
+
+  const policy = (name: string, policySpec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
+    new k8s.networking.v1.NetworkPolicy(
+      `${spec.name}-${name}`,
+      {
+        metadata: { name: `${spec.name}-${name}`, namespace, labels: recommendedLabels(spec) },
+        spec: policySpec,
+      },
+      opts,
+    );
+
+  const clientNamespaces: Peer[] =
+    spec.network.clientNamespaces.length > 0
+      ? [
+          {
+            namespaceSelector: {
+              matchExpressions: [
+                {
+                  key: "kubernetes.io/metadata.name",
+                  operator: "In",
+                  values: [...spec.network.clientNamespaces],
+                },
+              ],
+            },
+          },
+        ]
+      : [];
+
+  return [
+    policy("default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] }),
+    policy("database", {
+      podSelector: { matchLabels: database },
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [
+        { from: [...clientNamespaces, { podSelector: { matchLabels: database } }], ports: postgresPort },
+        { from: [{ podSelector: { matchLabels: backup } }], ports: pgbackrestPort },
+      ],
+      egress: [{ to: [{ podSelector: { matchLabels: database } }], ports: postgresPort }, dns, s3],
+    }),
+    policy("backup", {
+      podSelector: { matchLabels: backup },
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [],
+      egress: [
+        { to: [{ podSelector: { matchLabels: memberSelector(spec, primary) } }], ports: pgbackrestPort },
+        dns,
+        s3,
+      ],
+    }),
+  ];
+}

@@ -1,0 +1,89 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { PGBACKREST_SECRET_INCLUDE_FILE, PGBACKREST_TLS_FILES } from "../render/pgbackrest-conf";
+import { SECRET_FILES } from "../render/secret-files";
+import type { ClusterSpec, RenderedFiles } from "../spec/cluster-spec";
+import type { MountedFile } from "./file-mounts";
+
+/** Where the official image runs initialisation scripts from, once, when initdb ran. */
+export const INITDB_SCRIPTS_DIR = "/docker-entrypoint-initdb.d";
+
+/** Private keys: 0600 before fsGroup (0640 root:postgres after), which PostgreSQL and pgBackRest accept. */
+const KEY_MODE = 0o600;
+
+/** Names of the ConfigMap and Secrets the pods read their files from. */
+export interface FileSources {
+  readonly files: pulumi.Input<string>;
+  readonly passwords: pulumi.Input<string>;
+  readonly pgbackrest: pulumi.Input<string>;
+  /** kubernetes.io/tls Secret: tls.crt, tls.key, ca.crt. */
+  readonly tls: pulumi.Input<string>;
+}
+
+/**
+ * The files each kind of container sees, at the paths of spec.layout and under the names the
+ * rendered configs and commands use. Each container gets only the groups it needs.
+ */
+export function podFiles(spec: ClusterSpec, sources: FileSources) {
+  const { layout } = spec;
+  const rendered = (name: keyof RenderedFiles, path: string): MountedFile => ({
+    path,
+    source: { configMap: sources.files },
+    key: name,
+  });
+  const tls = (key: "tls.crt" | "tls.key" | "ca.crt", path: string): MountedFile => ({
+    path,
+    source: { secret: sources.tls },
+    key,
+    mode: key === "tls.key" ? KEY_MODE : undefined,
+  });
+  const password = (file: string): MountedFile => ({
+    path: `${layout.secretsDir}/${file}`,
+    source: { secret: sources.passwords },
+    key: file,
+  });
+  return {
+    /** postgresql.conf, pg_hba.conf and the scripts, in the config directory. */
+    config: (
+      [
+        "postgresql.conf",
+        "pg_hba.conf",
+        "check-data-dir.sh",
+        "init-roles.sh",
+        "bootstrap-replica.sh",
+      ] as const
+    ).map((name) => rendered(name, `${layout.configDir}/${name}`)),
+    initdbScripts: [rendered("init-roles.sh", `${INITDB_SCRIPTS_DIR}/init-roles.sh`)],
+    memberTls: [
+      tls("tls.crt", `${layout.tlsDir}/${PGBACKREST_TLS_FILES.serverCert}`),
+      tls("tls.key", `${layout.tlsDir}/${PGBACKREST_TLS_FILES.serverKey}`),
+      tls("ca.crt", `${layout.tlsDir}/${PGBACKREST_TLS_FILES.ca}`),
+    ],
+    caOnly: [tls("ca.crt", `${layout.tlsDir}/${PGBACKREST_TLS_FILES.ca}`)],
+    passwords: [
+      password(SECRET_FILES.superuserPassword),
+      password(SECRET_FILES.replicationPassword),
+      password(SECRET_FILES.appPassword),
+    ],
+    replicationPassword: [password(SECRET_FILES.replicationPassword)],
+    memberPgbackrest: [
+      rendered("pgbackrest.conf", `${layout.pgbackrestConfigDir}/pgbackrest.conf`),
+      {
+        path: `${layout.pgbackrestIncludeDir}/${PGBACKREST_SECRET_INCLUDE_FILE}`,
+        source: { secret: sources.pgbackrest },
+        key: PGBACKREST_SECRET_INCLUDE_FILE,
+      } satisfies MountedFile,
+    ],
+    runner: [
+      // The runner's commands read `<runner.configDir>/pgbackrest.conf`.
+      rendered("pgbackrest-runner.conf", `${layout.runner.configDir}/pgbackrest.conf`),
+      {
+        path: `${layout.runner.includeDir}/${PGBACKREST_SECRET_INCLUDE_FILE}`,
+        source: { secret: sources.pgbackrest },
+        key: PGBACKREST_SECRET_INCLUDE_FILE,
+      } satisfies MountedFile,
+      tls("tls.crt", `${layout.runner.tlsDir}/${PGBACKREST_TLS_FILES.runnerCert}`),
+      tls("tls.key", `${layout.runner.tlsDir}/${PGBACKREST_TLS_FILES.runnerKey}`),
+      tls("ca.crt", `${layout.runner.tlsDir}/${PGBACKREST_TLS_FILES.ca}`),
+    ],
+  };
+}

@@ -1,0 +1,194 @@
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ArchiveAccess } from "../aws/archive-access";
+import { ArchiveBucket } from "../aws/archive-bucket";
+import type { PostgresClusterArgs, PostgresClusterOutputs } from "../platform/postgres-cluster-args";
+import { RUNNER_CLIENT_CN } from "../render/pgbackrest-conf";
+import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
+import { backupCronJobs } from "./backup-cronjob";
+import { renderedFilesConfigMap } from "./config-maps";
+import { objectNames, serviceHost } from "./names";
+import { stackNamespace } from "./namespace";
+import { stackNetworkPolicies } from "./network-policy";
+import { stackDisruptionBudgets } from "./pod-disruption-budget";
+import { type S3Keys, stackSecrets } from "./secrets";
+import { stackServiceAccounts } from "./service-accounts";
+import { stackServices } from "./services";
+import { stanzaJob } from "./stanza-job";
+import { memberStatefulSet } from "./statefulset";
+import { stackCertificates } from "./tls";
+
+/** Names of the stack's Secrets, for operators (`kubectl get secret -n <namespace> <name>`). */
+export interface KubernetesSecretNames {
+  readonly passwords: string;
+  readonly pgbackrest: string;
+  readonly memberTls: Record<string, string>;
+  readonly backupTls: string;
+}
+
+/**
+ * A ClusterSpec on an existing Kubernetes cluster, with its pgBackRest repository in AWS S3.
+ * Every object is declared here explicitly (no chart, no manifest bundle), so previews show each
+ * one and the policy pack checks each one. Sizes, commands, file contents, members, hosts and
+ * ports all come from the spec: this maps, it decides nothing the spec decided.
+ */
+export class KubernetesPostgresCluster extends pulumi.ComponentResource implements PostgresClusterOutputs {
+  /** The spec this cluster was built from (plain data), for stack outputs and policies. */
+  readonly spec: pulumi.Output<ClusterSpec>;
+  readonly connection: PostgresClusterOutputs["connection"];
+  readonly appPassword: pulumi.Output<string>;
+  readonly replicaHosts: pulumi.Output<string[]>;
+  readonly repository: pulumi.Output<string>;
+  readonly namespace: pulumi.Output<string>;
+  /** In-cluster DNS name of the read-only Service (replicas); undefined without replicas. */
+  readonly readOnlyHost: pulumi.Output<string | undefined>;
+  readonly bucketName: pulumi.Output<string>;
+  readonly bucketArn: pulumi.Output<string>;
+  readonly kmsKeyArn: pulumi.Output<string>;
+  /** web-id: the IAM role the service accounts assume. */
+  readonly archiveRoleArn: pulumi.Output<string | undefined>;
+  readonly secretNames: pulumi.Output<KubernetesSecretNames>;
+
+  constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pgstack:kubernetes:PostgresCluster", name, {}, opts);
+    const { spec, secrets } = args;
+    assertKubernetesSpec(spec);
+    const names = objectNames(spec);
+    const child: pulumi.CustomResourceOptions = { parent: this };
+    const primary = spec.members.find((member) => member.role === "primary") as MemberSpec;
+    const replicas = spec.members.filter((member) => member.role === "replica");
+
+    const namespaceResource = stackNamespace(spec, child);
+    const namespace = namespaceResource.metadata.name;
+
+    // The S3 side: the bucket, and access for exactly the two service accounts.
+    const tags = { "pgstack:stack": spec.stack, "pgstack:cluster": spec.name, "managed-by": "pulumi" };
+    const bucket = new ArchiveBucket(
+      `${name}-archive`,
+      { archive: spec.archive, protect: spec.protect, tags },
+      child,
+    );
+    const givenKeys: S3Keys | undefined =
+      secrets.archiveAccessKeyId && secrets.archiveSecretAccessKey
+        ? { accessKeyId: secrets.archiveAccessKeyId, secretAccessKey: secrets.archiveSecretAccessKey }
+        : undefined;
+    // Static keys given in config (pgstack:archiveAccessKeyId/-SecretAccessKey) are used as they
+    // are; otherwise "shared" creates an IAM user scoped like the IRSA role.
+    const access =
+      spec.archive.keyType === "web-id" || !givenKeys
+        ? new ArchiveAccess(
+            `${name}-archive-access`,
+            {
+              archive: spec.archive,
+              bucketArn: bucket.bucketArn,
+              kmsKeyArn: bucket.kmsKeyArn,
+              namespace: spec.network.namespace,
+              serviceAccounts: [names.databaseServiceAccount, names.backupServiceAccount],
+              tags,
+            },
+            child,
+          )
+        : undefined;
+    const s3Keys: S3Keys | undefined =
+      spec.archive.keyType !== "shared"
+        ? undefined
+        : (givenKeys ?? {
+            accessKeyId: access?.accessKeyId as pulumi.Output<string>,
+            secretAccessKey: access?.secretAccessKey as pulumi.Output<string>,
+          });
+
+    const accounts = stackServiceAccounts(spec, namespace, access?.roleArn, child);
+    const files = renderedFilesConfigMap(spec, namespace, child);
+    const stackSecretObjects = stackSecrets(spec, namespace, secrets, s3Keys, child);
+    const certificates = stackCertificates(spec, namespace, RUNNER_CLIENT_CN, child);
+    const services = stackServices(spec, namespace, child);
+    const networkPolicies = stackNetworkPolicies(spec, namespace, child);
+    stackDisruptionBudgets(spec, namespace, child);
+
+    const member = (memberSpec: MemberSpec, dependsOn: pulumi.Resource[]) =>
+      memberStatefulSet(
+        spec,
+        memberSpec,
+        {
+          namespace,
+          serviceAccountName: accounts.database.metadata.name,
+          headlessServiceName: (services.headless.get(memberSpec.name) as k8s.core.v1.Service).metadata.name,
+          sources: {
+            files: files.metadata.name,
+            passwords: stackSecretObjects.passwords.metadata.name,
+            pgbackrest: stackSecretObjects.pgbackrest.metadata.name,
+            tls: (certificates.memberSecrets.get(memberSpec.name) as k8s.core.v1.Secret).metadata.name,
+          },
+        },
+        // With spec.protect, `pulumi destroy` refuses, and a replacement (a changed volume
+        // template) stops for a person to decide instead of recreating the member.
+        { ...child, dependsOn, protect: spec.protect },
+      );
+    // Policies first: the pods' traffic is allowed before they start, denied otherwise.
+    const primaryStatefulSet = member(primary, networkPolicies);
+    // Replicas clone the primary: they start once it is ready.
+    for (const replica of replicas) member(replica, [primaryStatefulSet, ...networkPolicies]);
+
+    const runner = {
+      namespace,
+      serviceAccountName: accounts.backup.metadata.name,
+      sources: {
+        files: files.metadata.name,
+        passwords: stackSecretObjects.passwords.metadata.name,
+        pgbackrest: stackSecretObjects.pgbackrest.metadata.name,
+        tls: certificates.runnerSecret.metadata.name,
+      },
+    };
+    const stanza = stanzaJob(spec, runner, { ...child, dependsOn: [primaryStatefulSet, ...networkPolicies] });
+    backupCronJobs(spec, runner, { ...child, dependsOn: [stanza] });
+
+    this.spec = pulumi.output(spec);
+    this.namespace = namespace;
+    this.connection = pulumi.output({
+      host: serviceHost(spec, names.readWrite),
+      port: spec.layout.port,
+      database: spec.postgres.database,
+      user: spec.postgres.appUser,
+    });
+    this.appPassword = pulumi.secret(secrets.appPassword);
+    this.replicaHosts = pulumi.output(replicas.map((replica) => spec.layout.hosts[replica.name]));
+    this.readOnlyHost = pulumi.output(services.readOnly ? serviceHost(spec, names.readOnly) : undefined);
+    this.repository = pulumi.output(`s3://${spec.archive.bucket}${spec.archive.path}`);
+    this.bucketName = bucket.bucketName;
+    this.bucketArn = bucket.bucketArn;
+    this.kmsKeyArn = bucket.kmsKeyArn;
+    this.archiveRoleArn = access?.roleArn ?? pulumi.output(undefined);
+    this.secretNames = pulumi.output({
+      passwords: names.passwords,
+      pgbackrest: names.pgbackrestSecrets,
+      memberTls: Object.fromEntries(spec.members.map((m) => [m.name, names.memberTls(m)])),
+      backupTls: names.backupTls,
+    });
+    this.registerOutputs({
+      spec: this.spec,
+      connection: this.connection,
+      appPassword: this.appPassword,
+      replicaHosts: this.replicaHosts,
+      readOnlyHost: this.readOnlyHost,
+      repository: this.repository,
+      namespace: this.namespace,
+      bucketName: this.bucketName,
+      bucketArn: this.bucketArn,
+      kmsKeyArn: this.kmsKeyArn,
+      archiveRoleArn: this.archiveRoleArn,
+      secretNames: this.secretNames,
+    });
+  }
+}
+
+/** The Kubernetes platform archives to AWS S3 only (the schema refuses MinIO here). */
+function assertKubernetesSpec(spec: ClusterSpec): void {
+  if (spec.platform !== "kubernetes") {
+    throw new Error(
+      `${spec.name}: KubernetesPostgresCluster needs platform "kubernetes", got "${spec.platform}"`,
+    );
+  }
+  if (spec.archive.store !== "aws") {
+    throw new Error(`${spec.name}: the Kubernetes platform archives to AWS S3; set pgstack:archiveStore=aws`);
+  }
+}

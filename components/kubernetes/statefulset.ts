@@ -1,0 +1,243 @@
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { replicaBootstrapCommand } from "../render/commands";
+import { processMax } from "../render/pgbackrest-conf";
+import { SECRET_FILES } from "../render/secret-files";
+import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
+import { formatQuantity } from "../spec/units";
+import { fileMounts } from "./file-mounts";
+import { componentSelector, memberPodLabels, memberSelector, recommendedLabels } from "./labels";
+import { objectNames } from "./names";
+import { type FileSources, podFiles } from "./pod-files";
+import { containerSecurityContext, podSecurityContext } from "./pod-security";
+import { PGBACKREST_PORT_NAME, POSTGRES_PORT_NAME } from "./services";
+
+type Container = k8s.types.input.core.v1.Container;
+type Volume = k8s.types.input.core.v1.Volume;
+type VolumeMount = k8s.types.input.core.v1.VolumeMount;
+
+/** Name of the data volume claim template (PVCs are `data-<statefulset>-0`). */
+export const DATA_VOLUME = "data";
+
+/** Probe timing. The startup budget covers crash recovery of a large WAL backlog: 30 minutes. */
+export const PROBE_PERIOD_SECONDS = 10;
+export const STARTUP_FAILURE_THRESHOLD = 180;
+/** Liveness gives two minutes: a restart interrupts whatever PostgreSQL was doing, so only a hang earns one. */
+export const LIVENESS_FAILURE_THRESHOLD = 12;
+export const READINESS_FAILURE_THRESHOLD = 3;
+
+/**
+ * Seconds a member gets to stop. Kubernetes sends SIGTERM, which PostgreSQL treats as a "smart"
+ * shutdown that waits for every client to disconnect; the preStop hook asks for a fast shutdown
+ * (a checkpoint, then exit) instead, and this bounds the checkpoint before SIGKILL forces crash
+ * recovery on the next start.
+ */
+export const TERMINATION_GRACE_SECONDS = 300;
+
+/**
+ * The pgBackRest TLS server sidecar. Backups read and compress the data files here (process-max
+ * processes, as the rendered config says), so its CPU limit follows that setting.
+ */
+const PGBACKREST_SERVER_MEMORY = { request: "256Mi", limit: "1Gi" };
+
+export interface MemberDependencies {
+  readonly namespace: pulumi.Input<string>;
+  readonly serviceAccountName: pulumi.Input<string>;
+  readonly headlessServiceName: pulumi.Input<string>;
+  readonly sources: FileSources;
+}
+
+/**
+ * One member as a StatefulSet of one pod. Its volume outlives the StatefulSet (retention
+ * policy Retain on delete and scale-down); init containers vet the data directory before
+ * PostgreSQL may touch it (and on a replica clone an empty one from the primary); the primary
+ * runs the pgBackRest TLS server beside PostgreSQL for the backup runner.
+ */
+export function memberStatefulSet(
+  spec: ClusterSpec,
+  member: MemberSpec,
+  deps: MemberDependencies,
+  opts: pulumi.CustomResourceOptions,
+): k8s.apps.v1.StatefulSet {
+  const names = objectNames(spec);
+  const { layout, resources, commands } = spec;
+  const files = podFiles(spec, deps.sources);
+  const volumes: Volume[] = [
+    { name: "socket", emptyDir: {} },
+    // pgBackRest's lock path lives here; PostgreSQL and the TLS server share it, so their locks agree.
+    { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
+    // Parallel queries allocate their shared memory in /dev/shm (dynamic_shared_memory_type=posix).
+    { name: "shm", emptyDir: { medium: "Memory", sizeLimit: formatQuantity(resources.shmBytes) } },
+  ];
+  const data: VolumeMount = { name: DATA_VOLUME, mountPath: layout.volumeDir };
+  const socket: VolumeMount = { name: "socket", mountPath: layout.socketDir };
+  const tmp: VolumeMount = { name: "tmp", mountPath: "/tmp" };
+  const mountsFor = (container: string, groups: Parameters<typeof fileMounts>[1]) => {
+    const mounted = fileMounts(`${container}-files`, groups);
+    volumes.push(...mounted.volumes);
+    return mounted.mounts;
+  };
+  const postgresResources = {
+    requests: { cpu: String(resources.cpus), memory: formatQuantity(resources.memoryRequestBytes) },
+    limits: { cpu: String(resources.cpus), memory: formatQuantity(resources.memoryLimitBytes) },
+  };
+  const container = (
+    name: string,
+    rest: Omit<Container, "name" | "image" | "securityContext">,
+  ): Container => ({
+    name,
+    image: spec.postgres.image,
+    imagePullPolicy: "IfNotPresent",
+    securityContext: containerSecurityContext,
+    ...rest,
+  });
+
+  const initContainers: Container[] = [
+    container("check-data-dir", {
+      command: [...commands.integrityCheck],
+      resources: postgresResources,
+      volumeMounts: [data, tmp, ...mountsFor("check", files.config)],
+    }),
+  ];
+  if (member.role === "replica") {
+    initContainers.push(
+      container("bootstrap-replica", {
+        command: replicaBootstrapCommand(spec, member.name),
+        resources: postgresResources,
+        volumeMounts: [
+          data,
+          tmp,
+          ...mountsFor("bootstrap", [...files.config, ...files.caOnly, ...files.replicationPassword]),
+        ],
+      }),
+    );
+  }
+
+  const healthcheck = {
+    exec: { command: [...commands.healthcheck] },
+    periodSeconds: PROBE_PERIOD_SECONDS,
+    timeoutSeconds: 5,
+  };
+  const postgres = container("postgres", {
+    // The primary keeps the image's entrypoint: on an empty volume it runs initdb with the
+    // superuser's password file and init-roles.sh, then execs these arguments. A replica never
+    // goes through it: on an empty directory it would initialise an empty primary.
+    ...(member.role === "primary" ? { args: [...commands.postgres] } : { command: [...commands.postgres] }),
+    env: [
+      { name: "PGDATA", value: layout.dataDir },
+      { name: "POSTGRES_USER", value: spec.postgres.superuser },
+      // A path, not the password: the entrypoint reads the mounted secret file.
+      { name: "POSTGRES_PASSWORD_FILE", value: `${layout.secretsDir}/${SECRET_FILES.superuserPassword}` },
+    ],
+    ports: [{ name: POSTGRES_PORT_NAME, containerPort: layout.port, protocol: "TCP" }],
+    resources: postgresResources,
+    startupProbe: { ...healthcheck, failureThreshold: STARTUP_FAILURE_THRESHOLD },
+    readinessProbe: { ...healthcheck, failureThreshold: READINESS_FAILURE_THRESHOLD },
+    livenessProbe: { ...healthcheck, failureThreshold: LIVENESS_FAILURE_THRESHOLD },
+    lifecycle: {
+      preStop: {
+        exec: { command: [...spec.commands.fastShutdown] },
+      },
+    },
+    volumeMounts: [
+      data,
+      socket,
+      tmp,
+      { name: "shm", mountPath: "/dev/shm" },
+      ...mountsFor("postgres", [
+        ...files.config,
+        ...files.memberTls,
+        ...files.passwords,
+        ...files.memberPgbackrest,
+        ...files.initdbScripts,
+      ]),
+    ],
+  });
+
+  const containers: Container[] = [postgres];
+  if (member.role === "primary") {
+    const tlsPort = { tcpSocket: { port: PGBACKREST_PORT_NAME }, periodSeconds: PROBE_PERIOD_SECONDS };
+    const cpuLimit = String(processMax(resources.cpus));
+    containers.push(
+      container("pgbackrest-server", {
+        command: [...commands.pgbackrestServer],
+        ports: [{ name: PGBACKREST_PORT_NAME, containerPort: layout.pgbackrestServerPort, protocol: "TCP" }],
+        resources: {
+          requests: { cpu: "100m", memory: PGBACKREST_SERVER_MEMORY.request },
+          limits: { cpu: cpuLimit, memory: PGBACKREST_SERVER_MEMORY.limit },
+        },
+        startupProbe: { ...tlsPort, failureThreshold: STARTUP_FAILURE_THRESHOLD },
+        readinessProbe: { ...tlsPort, failureThreshold: READINESS_FAILURE_THRESHOLD },
+        livenessProbe: { ...tlsPort, failureThreshold: LIVENESS_FAILURE_THRESHOLD },
+        volumeMounts: [
+          data,
+          socket,
+          tmp,
+          ...mountsFor("pgbackrest", [...files.memberTls, ...files.memberPgbackrest]),
+        ],
+      }),
+    );
+  }
+
+  const name = names.member(member);
+  return new k8s.apps.v1.StatefulSet(
+    name,
+    {
+      metadata: { name, namespace: deps.namespace, labels: memberPodLabels(spec, member) },
+      spec: {
+        replicas: 1,
+        serviceName: deps.headlessServiceName,
+        selector: { matchLabels: memberSelector(spec, member) },
+        // The volume is the database: deleting or scaling down the StatefulSet never deletes it.
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+        updateStrategy: { type: "RollingUpdate" },
+        template: {
+          metadata: { labels: memberPodLabels(spec, member) },
+          spec: {
+            serviceAccountName: deps.serviceAccountName,
+            automountServiceAccountToken: false,
+            // No Service environment variables: nothing in the pod reads them.
+            enableServiceLinks: false,
+            securityContext: podSecurityContext,
+            terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+            affinity: memberAffinity(spec),
+            initContainers,
+            containers,
+            volumes,
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: DATA_VOLUME, labels: recommendedLabels(spec, "database") },
+            spec: {
+              accessModes: ["ReadWriteOnce"],
+              ...(resources.storageClass !== undefined ? { storageClassName: resources.storageClass } : {}),
+              resources: { requests: { storage: formatQuantity(resources.storageBytes) } },
+            },
+          },
+        ],
+      },
+    },
+    opts,
+  );
+}
+
+/**
+ * Members never share a node (required): a replica on the primary's node is lost with it, the
+ * one failure it exists for, and a replica left Pending for want of a node is visible, while a
+ * co-located one looks healthy. Spreading over zones is preferred only: a zonal volume cannot
+ * follow its pod to another zone, and a small cluster may have one.
+ */
+function memberAffinity(spec: ClusterSpec): k8s.types.input.core.v1.Affinity {
+  const labelSelector = { matchLabels: componentSelector(spec, "database") };
+  return {
+    podAntiAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: [
+        { labelSelector, topologyKey: "kubernetes.io/hostname" },
+      ],
+      preferredDuringSchedulingIgnoredDuringExecution: [
+        { weight: 100, podAffinityTerm: { labelSelector, topologyKey: "topology.kubernetes.io/zone" } },
+      ],
+    },
+  };
+}

@@ -1,0 +1,146 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { deployProd, type Json, type ProdStack, unwrap } from "./prod-stack";
+
+let stack: ProdStack;
+let cronJobs: Record<string, Json>;
+beforeAll(async () => {
+  stack = await deployProd();
+  cronJobs = Object.fromEntries(
+    stack.ofType("kubernetes:batch/v1:CronJob").map((c) => [c.name, unwrap(c.inputs) as Json]),
+  );
+});
+
+const podOf = (cronJob: Json) => cronJob.spec.jobTemplate.spec.template.spec;
+
+describe("backup CronJobs", () => {
+  it("run on the spec's schedules, in UTC, one at a time, skipping a run missed by over an hour", () => {
+    expect(Object.keys(cronJobs).sort()).toEqual(["pgstack-prod-backup-diff", "pgstack-prod-backup-full"]);
+    expect(cronJobs["pgstack-prod-backup-full"].spec.schedule).toBe(stack.spec.archive.schedules.full);
+    expect(cronJobs["pgstack-prod-backup-diff"].spec.schedule).toBe(stack.spec.archive.schedules.diff);
+    for (const cronJob of Object.values(cronJobs)) {
+      expect(cronJob.spec).toMatchObject({
+        timeZone: "Etc/UTC",
+        concurrencyPolicy: "Forbid",
+        startingDeadlineSeconds: 3600,
+        successfulJobsHistoryLimit: 3,
+        failedJobsHistoryLimit: 5,
+      });
+      expect(cronJob.spec.jobTemplate.spec.backoffLimit).toBe(2);
+      expect(cronJob.spec.jobTemplate.spec.activeDeadlineSeconds).toBeGreaterThan(0);
+    }
+  });
+
+  it("back up as the runner, then verify the repository: spec.commands, unchanged", () => {
+    const { commands } = stack.spec;
+    const full = podOf(cronJobs["pgstack-prod-backup-full"]);
+    const diff = podOf(cronJobs["pgstack-prod-backup-diff"]);
+    expect(full.initContainers.map((c: Json) => c.command)).toEqual([commands.runnerBackupFull]);
+    expect(diff.initContainers.map((c: Json) => c.command)).toEqual([commands.runnerBackupDiff]);
+    for (const pod of [full, diff]) {
+      expect(pod.containers.map((c: Json) => c.command)).toEqual([commands.runnerVerify]);
+      expect(pod.restartPolicy).toBe("Never");
+    }
+  });
+
+  it("reach the primary only through pgBackRest's TLS server: no exec, no SSH, no API token", () => {
+    for (const cronJob of Object.values(cronJobs)) {
+      const pod = podOf(cronJob);
+      expect(pod.serviceAccountName).toBe("pgstack-prod-backup");
+      expect(pod.automountServiceAccountToken).toBe(false);
+      for (const container of [...pod.initContainers, ...pod.containers]) {
+        expect(container.command.join(" ")).not.toMatch(/kubectl|ssh/);
+      }
+    }
+    expect(stack.ofType("kubernetes:rbac.authorization.k8s.io/v1:Role")).toEqual([]);
+    expect(stack.ofType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")).toEqual([]);
+  });
+
+  it("mount the runner's config, secret include and client certificate where its commands read them", () => {
+    const { layout } = stack.spec;
+    const pod = podOf(cronJobs["pgstack-prod-backup-full"]);
+    const files = pod.volumes
+      .filter((v: Json) => v.projected)
+      .flatMap((v: Json) => {
+        const mount = pod.containers[0].volumeMounts.find((m: Json) => m.name === v.name);
+        return v.projected.sources.map((s: Json) => {
+          const source = s.configMap ?? s.secret;
+          return {
+            path: `${mount.mountPath}/${source.items[0].path}`,
+            key: source.items[0].key,
+            from: source.name,
+          };
+        });
+      });
+    expect(files).toEqual(
+      expect.arrayContaining([
+        {
+          path: `${layout.runner.configDir}/pgbackrest.conf`,
+          key: "pgbackrest-runner.conf",
+          from: expect.stringMatching(/^pgstack-prod-files-/),
+        },
+        {
+          path: `${layout.runner.includeDir}/pgstack-secrets.conf`,
+          key: "pgstack-secrets.conf",
+          from: "pgstack-prod-pgbackrest",
+        },
+        {
+          path: `${layout.runner.tlsDir}/pgbackrest-runner.crt`,
+          key: "tls.crt",
+          from: "pgstack-prod-backup-tls",
+        },
+        {
+          path: `${layout.runner.tlsDir}/pgbackrest-runner.key`,
+          key: "tls.key",
+          from: "pgstack-prod-backup-tls",
+        },
+        { path: `${layout.runner.tlsDir}/ca.crt`, key: "ca.crt", from: "pgstack-prod-backup-tls" },
+      ]),
+    );
+    // Each command's --config names the file mounted there.
+    expect(stack.spec.commands.runnerBackupFull).toContain(
+      `--config=${layout.runner.configDir}/pgbackrest.conf`,
+    );
+  });
+
+  it("run with the restricted security context and bounded resources", () => {
+    for (const cronJob of Object.values(cronJobs)) {
+      const pod = podOf(cronJob);
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 999,
+        seccompProfile: { type: "RuntimeDefault" },
+      });
+      for (const container of [...pod.initContainers, ...pod.containers]) {
+        expect(container.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+        });
+        expect(container.resources.requests.memory).toBeDefined();
+        expect(container.resources.limits.memory).toBeDefined();
+      }
+    }
+  });
+});
+
+describe("stanza Job", () => {
+  it("creates the stanza and checks archiving as the runner once the primary is ready", () => {
+    const [resource] = stack.ofType("kubernetes:batch/v1:Job");
+    const job = unwrap(resource.inputs) as Json;
+    const pod = job.spec.template.spec;
+    expect(pod.initContainers[0].command).toEqual([
+      "pgbackrest",
+      "stanza-create",
+      ...stack.spec.commands.runnerCheck.slice(2),
+    ]);
+    expect(pod.containers[0].command).toEqual(stack.spec.commands.runnerCheck);
+    expect(resource.dependencies).toContain(
+      "urn:pulumi:prod::pgstack::pgstack:kubernetes:PostgresCluster$kubernetes:apps/v1:StatefulSet::pgstack-prod-primary",
+    );
+    for (const cronJob of stack.ofType("kubernetes:batch/v1:CronJob")) {
+      expect(cronJob.dependencies).toContain(
+        "urn:pulumi:prod::pgstack::pgstack:kubernetes:PostgresCluster$kubernetes:batch/v1:Job::pgstack-prod-stanza",
+      );
+    }
+  });
+});

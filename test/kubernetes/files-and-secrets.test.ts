@@ -1,0 +1,119 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { deployProd, type Json, type ProdStack, SECRET_VALUES, stringsIn, unwrap } from "./prod-stack";
+
+let stack: ProdStack;
+beforeAll(async () => {
+  stack = await deployProd();
+});
+
+describe("rendered files", () => {
+  it("the ConfigMap holds spec.files byte for byte, is immutable, and is named by its content", () => {
+    const [configMap] = stack.ofType("kubernetes:core/v1:ConfigMap").map((c) => unwrap(c.inputs) as Json);
+    expect(configMap.data).toEqual(stack.spec.files);
+    expect(configMap.immutable).toBe(true);
+    expect(configMap.metadata.name).toMatch(/^pgstack-prod-files-[0-9a-f]{10}$/);
+  });
+});
+
+describe("secrets", () => {
+  it("passwords are a Secret keyed by the file names the scripts read", () => {
+    const secret = unwrap(stack.named("kubernetes:core/v1:Secret", "pgstack-prod-passwords").inputs) as Json;
+    expect(secret.stringData).toEqual({
+      "superuser-password": SECRET_VALUES.superuserPassword,
+      "replication-password": SECRET_VALUES.replicationPassword,
+      "app-password": SECRET_VALUES.appPassword,
+    });
+  });
+
+  it("no secret value appears anywhere but in a Secret's stringData, and there only as a secret", () => {
+    let seen = 0;
+    for (const resource of stack.resources) {
+      for (const found of stringsIn(resource.inputs)) {
+        for (const [key, value] of Object.entries(SECRET_VALUES)) {
+          if (!found.text.includes(value)) continue;
+          seen++;
+          expect({ key, type: resource.type, path: found.path.split(".")[0], secret: found.secret }).toEqual({
+            key,
+            type: "kubernetes:core/v1:Secret",
+            path: "stringData",
+            secret: true,
+          });
+        }
+      }
+    }
+    // Every value was delivered somewhere (4 passwords and the cipher pass in the include file).
+    expect(seen).toBe(4);
+  });
+
+  it("no container has a literal environment value that is or names a secret", () => {
+    const pods = stack.resources
+      .filter((r) =>
+        ["kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:CronJob", "kubernetes:batch/v1:Job"].includes(
+          r.type,
+        ),
+      )
+      .map((r) => unwrap(r.inputs) as Json)
+      .map((w) => (w.spec.jobTemplate ?? w).spec.template.spec);
+    for (const pod of pods) {
+      for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        for (const env of container.env ?? []) {
+          if (env.value === undefined) continue;
+          expect(Object.values(SECRET_VALUES)).not.toContain(env.value);
+          // Secrets are reached by path (*_FILE), never by value.
+          if (/PASSWORD|SECRET|KEY|PASS/.test(env.name)) expect(env.name).toMatch(/_FILE$/);
+        }
+      }
+    }
+  });
+});
+
+describe("TLS", () => {
+  it("each member's certificate covers the host names the configs use and its Service names", () => {
+    const requests = Object.fromEntries(
+      stack.ofType("tls:index/certRequest:CertRequest").map((r) => [r.name, unwrap(r.inputs) as Json]),
+    );
+    const primary = requests["pgstack-prod-primary-tls-csr"];
+    expect(primary.subject.commonName).toBe(stack.spec.layout.hosts.primary);
+    expect(primary.dnsNames).toEqual(
+      expect.arrayContaining([
+        stack.spec.layout.hosts.primary,
+        "pgstack-prod-primary",
+        "pgstack-prod-rw.pgstack-prod.svc.cluster.local",
+        "pgstack-prod-rw",
+      ]),
+    );
+    expect(requests["pgstack-prod-replica-1-tls-csr"].dnsNames).toEqual(
+      expect.arrayContaining([
+        stack.spec.layout.hosts["replica-1"],
+        "pgstack-prod-ro.pgstack-prod.svc.cluster.local",
+      ]),
+    );
+  });
+
+  it("the runner's client certificate carries the CN the TLS server admits", () => {
+    const request = unwrap(
+      stack.named("tls:index/certRequest:CertRequest", "pgstack-prod-backup-tls-csr").inputs,
+    ) as Json;
+    expect(request.subject.commonName).toBe("pgbackrest-runner");
+    expect(stack.spec.files["pgbackrest.conf"]).toContain("tls-server-auth=pgbackrest-runner=pgstack-prod");
+    const cert = unwrap(
+      stack.named("tls:index/locallySignedCert:LocallySignedCert", "pgstack-prod-backup-tls-cert").inputs,
+    ) as Json;
+    expect(cert.allowedUses).toContain("client_auth");
+    expect(cert.allowedUses).not.toContain("server_auth");
+  });
+
+  it("certificates reach the cluster as kubernetes.io/tls Secrets; the CA key never does", () => {
+    const secrets = stack.ofType("kubernetes:core/v1:Secret").map((s) => unwrap(s.inputs) as Json);
+    const tlsSecrets = secrets.filter((s) => s.type === "kubernetes.io/tls");
+    expect(tlsSecrets.map((s) => s.metadata.name).sort()).toEqual([
+      "pgstack-prod-backup-tls",
+      "pgstack-prod-primary-tls",
+      "pgstack-prod-replica-1-tls",
+    ]);
+    for (const secret of tlsSecrets)
+      expect(Object.keys(secret.stringData).sort()).toEqual(["ca.crt", "tls.crt", "tls.key"]);
+    const everything = JSON.stringify(secrets);
+    expect(everything).not.toContain("pgstack-prod-ca-key");
+  });
+});

@@ -1,0 +1,214 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { deployProd, type Json, type ProdStack, unwrap } from "./prod-stack";
+
+// The members of `pulumi up --stack prod` (Pulumi.prod.yaml: 8Gi, 4 CPUs, 200Gi gp3, one replica).
+let stack: ProdStack;
+let primary: Json;
+let replica: Json;
+beforeAll(async () => {
+  stack = await deployProd();
+  primary = unwrap(stack.named("kubernetes:apps/v1:StatefulSet", "pgstack-prod-primary").inputs) as Json;
+  replica = unwrap(stack.named("kubernetes:apps/v1:StatefulSet", "pgstack-prod-replica-1").inputs) as Json;
+});
+
+const podOf = (statefulSet: Json) => statefulSet.spec.template.spec;
+const containerOf = (statefulSet: Json, name: string) => {
+  const pod = podOf(statefulSet);
+  const found = [...pod.containers, ...(pod.initContainers ?? [])].find((c: Json) => c.name === name);
+  if (!found) throw new Error(`no container ${name}`);
+  return found;
+};
+const mountsOf = (statefulSet: Json, container: string) =>
+  Object.fromEntries(containerOf(statefulSet, container).volumeMounts.map((m: Json) => [m.mountPath, m]));
+
+describe("member StatefulSets", () => {
+  it("one StatefulSet of one pod per member, in the stack's namespace", () => {
+    expect(
+      stack
+        .ofType("kubernetes:apps/v1:StatefulSet")
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(["pgstack-prod-primary", "pgstack-prod-replica-1"]);
+    for (const statefulSet of [primary, replica]) {
+      expect(statefulSet.spec.replicas).toBe(1);
+      expect(statefulSet.metadata.namespace).toBe("pgstack-prod");
+    }
+  });
+
+  it("keep their volumes when deleted or scaled down, sized and classed from the spec", () => {
+    for (const statefulSet of [primary, replica]) {
+      expect(statefulSet.spec.persistentVolumeClaimRetentionPolicy).toEqual({
+        whenDeleted: "Retain",
+        whenScaled: "Retain",
+      });
+      const [claim] = statefulSet.spec.volumeClaimTemplates;
+      expect(claim.spec).toEqual({
+        accessModes: ["ReadWriteOnce"],
+        storageClassName: "gp3",
+        resources: { requests: { storage: "200Gi" } },
+      });
+      expect(mountsOf(statefulSet, "postgres")["/var/lib/postgresql/data"].name).toBe(claim.metadata.name);
+    }
+  });
+
+  it("are protected: destroy refuses, and a replacement stops for a person", () => {
+    for (const name of ["pgstack-prod-primary", "pgstack-prod-replica-1"]) {
+      expect(stack.named("kubernetes:apps/v1:StatefulSet", name).protect).toBe(true);
+    }
+  });
+
+  it("size PostgreSQL from spec.resources: memory request and limit, CPUs", () => {
+    const { resources } = stack.spec;
+    expect(resources.memoryLimitBytes).toBe(8 * 1024 ** 3);
+    for (const statefulSet of [primary, replica]) {
+      expect(containerOf(statefulSet, "postgres").resources).toEqual({
+        requests: { cpu: "4", memory: "8Gi" },
+        limits: { cpu: "4", memory: "8Gi" },
+      });
+    }
+  });
+
+  it("give /dev/shm a memory emptyDir of spec.resources.shmBytes", () => {
+    const shm = podOf(primary).volumes.find((v: Json) => v.name === "shm");
+    expect(shm.emptyDir.medium).toBe("Memory");
+    const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(shm.emptyDir.sizeLimit) ?? [];
+    expect(Number(amount) * (unit === "Gi" ? 1024 ** 3 : 1024 ** 2)).toBe(stack.spec.resources.shmBytes);
+    expect(mountsOf(primary, "postgres")["/dev/shm"].name).toBe("shm");
+  });
+
+  it("probe with spec.commands.healthcheck; the startup budget covers 30 minutes of crash recovery", () => {
+    const postgres = containerOf(primary, "postgres");
+    for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+      expect(postgres[probe].exec.command, probe).toEqual(stack.spec.commands.healthcheck);
+    }
+    expect(
+      postgres.startupProbe.failureThreshold * postgres.startupProbe.periodSeconds,
+    ).toBeGreaterThanOrEqual(1800);
+    expect(
+      postgres.livenessProbe.failureThreshold * postgres.livenessProbe.periodSeconds,
+    ).toBeGreaterThanOrEqual(60);
+  });
+
+  it("run the rendered commands: integrity check first, the bootstrap on replicas, PostgreSQL last", () => {
+    const { commands } = stack.spec;
+    expect(podOf(primary).initContainers.map((c: Json) => c.command)).toEqual([commands.integrityCheck]);
+    expect(podOf(replica).initContainers.map((c: Json) => c.command)).toEqual([
+      commands.integrityCheck,
+      [...commands.replicaBootstrap, "replica_1"],
+    ]);
+    // The primary goes through the image's entrypoint (initdb on an empty volume); a replica never does.
+    expect(containerOf(primary, "postgres").args).toEqual(commands.postgres);
+    expect(containerOf(primary, "postgres").command).toBeUndefined();
+    expect(containerOf(replica, "postgres").command).toEqual(commands.postgres);
+  });
+
+  it("run the pgBackRest TLS server beside the primary only, on the data volume and socket", () => {
+    const server = containerOf(primary, "pgbackrest-server");
+    expect(server.command).toEqual(stack.spec.commands.pgbackrestServer);
+    expect(server.ports).toEqual([{ name: "pgbackrest", containerPort: 8432, protocol: "TCP" }]);
+    const mounts = mountsOf(primary, "pgbackrest-server");
+    expect(mounts["/var/lib/postgresql/data"].name).toBe("data");
+    expect(mounts["/var/run/postgresql"].name).toBe("socket");
+    expect(podOf(replica).containers.map((c: Json) => c.name)).toEqual(["postgres"]);
+  });
+
+  it("meet the restricted profile: non-root postgres, no escalation, no capabilities, read-only root", () => {
+    for (const statefulSet of [primary, replica]) {
+      const pod = podOf(statefulSet);
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 999,
+        runAsGroup: 999,
+        fsGroup: 999,
+        seccompProfile: { type: "RuntimeDefault" },
+      });
+      for (const container of [...pod.containers, ...pod.initContainers]) {
+        expect(container.securityContext, container.name).toMatchObject({
+          runAsNonRoot: true,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+          seccompProfile: { type: "RuntimeDefault" },
+        });
+      }
+      expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.serviceAccountName).toBe("pgstack-prod-database");
+      expect(pod.hostNetwork).toBeUndefined();
+    }
+    const mounts = mountsOf(primary, "postgres");
+    expect(
+      podOf(primary).volumes.find((v: Json) => v.name === mounts["/var/run/postgresql"].name).emptyDir,
+    ).toBeDefined();
+    expect(podOf(primary).volumes.find((v: Json) => v.name === mounts["/tmp"].name).emptyDir).toBeDefined();
+  });
+
+  it("never place two members on one node", () => {
+    for (const statefulSet of [primary, replica]) {
+      const [term] =
+        podOf(statefulSet).affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+      expect(term.topologyKey).toBe("kubernetes.io/hostname");
+      expect(term.labelSelector.matchLabels).toEqual({
+        "app.kubernetes.io/name": "postgresql",
+        "app.kubernetes.io/instance": "pgstack-prod",
+        "app.kubernetes.io/component": "database",
+      });
+    }
+  });
+
+  it("mount config and secrets read-only at the layout's paths, under the rendered names", () => {
+    const { layout } = stack.spec;
+    const pod = podOf(primary);
+    const mounts = mountsOf(primary, "postgres");
+    const projected = (path: string) =>
+      pod.volumes.find((v: Json) => v.name === mounts[path].name).projected.sources;
+    expect(mounts[layout.configDir].readOnly).toBe(true);
+    const configItems = projected(layout.configDir).flatMap((s: Json) =>
+      (s.configMap ?? s.secret).items.map((i: Json) => i.path),
+    );
+    expect(configItems).toEqual(
+      expect.arrayContaining([
+        "postgresql.conf",
+        "pg_hba.conf",
+        "tls/server.crt",
+        "tls/server.key",
+        "tls/ca.crt",
+      ]),
+    );
+    const secretItems = projected(layout.secretsDir).map((s: Json) => s.secret.items[0].key);
+    expect(secretItems.sort()).toEqual(["app-password", "replication-password", "superuser-password"]);
+    const pgbackrestItems = projected(layout.pgbackrestConfigDir).map(
+      (s: Json) => (s.configMap ?? s.secret).items[0].path,
+    );
+    expect(pgbackrestItems.sort()).toEqual(["conf.d/pgstack-secrets.conf", "pgbackrest.conf"]);
+    for (const mount of Object.values(mounts) as Json[]) {
+      if (mount.name.includes("files")) expect(mount.readOnly, mount.mountPath).toBe(true);
+    }
+  });
+
+  it("replicas wait for the primary (they clone it) and every member for the NetworkPolicies", () => {
+    const urn = (type: string, name: string) =>
+      `urn:pulumi:prod::pgstack::pgstack:kubernetes:PostgresCluster$${type}::${name}`;
+    const replicaDependencies = stack.named(
+      "kubernetes:apps/v1:StatefulSet",
+      "pgstack-prod-replica-1",
+    ).dependencies;
+    expect(replicaDependencies).toContain(urn("kubernetes:apps/v1:StatefulSet", "pgstack-prod-primary"));
+    for (const name of ["pgstack-prod-primary", "pgstack-prod-replica-1"]) {
+      expect(stack.named("kubernetes:apps/v1:StatefulSet", name).dependencies).toContain(
+        urn("kubernetes:networking.k8s.io/v1:NetworkPolicy", "pgstack-prod-default-deny"),
+      );
+    }
+  });
+});
+
+describe("disruption budgets", () => {
+  it("allow no voluntary eviction of the primary and one replica at a time", () => {
+    const budgets = stack
+      .ofType("kubernetes:policy/v1:PodDisruptionBudget")
+      .map((b) => unwrap(b.inputs) as Json);
+    const byName = Object.fromEntries(budgets.map((b) => [b.metadata.name, b.spec]));
+    expect(byName["pgstack-prod-primary"].maxUnavailable).toBe(0);
+    expect(byName["pgstack-prod-primary"].selector.matchLabels["pgstack.io/role"]).toBe("primary");
+    expect(byName["pgstack-prod-replica"].maxUnavailable).toBe(1);
+  });
+});
