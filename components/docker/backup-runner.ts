@@ -1,0 +1,91 @@
+import * as docker from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
+import { RUNNER_CLIENT_CN } from "../render/pgbackrest-conf";
+import type { ClusterSecretValues } from "../secrets/cluster-secrets";
+import type { ClusterSpec } from "../spec/cluster-spec";
+import type { StackCertificateAuthority } from "./certificates";
+import { type ArchiveCredentials, BACKUP_CRONTAB, POSTGRES_USER, runnerUploads } from "./config-files";
+import { dockerLabels } from "./labels";
+import { type ContainerLimits, logOptions, unprivileged } from "./runtime";
+import { backupCrontab, runnerStartScript } from "./startup-commands";
+
+/**
+ * The runner holds no data and compresses nothing (pgBackRest compresses on the primary, which
+ * sends the files): it needs little.
+ */
+export const RUNNER_LIMITS: ContainerLimits = { memoryMb: 512, cpus: "1" };
+
+/** Seconds Docker lets a running backup finish after `docker stop` (supercronic waits for its jobs). */
+const RUNNER_STOP_TIMEOUT_SECONDS = 300;
+
+export interface BackupRunnerArgs {
+  readonly spec: ClusterSpec;
+  readonly image: pulumi.Input<string>;
+  readonly network: docker.Network;
+  readonly secrets: ClusterSecretValues;
+  readonly s3: ArchiveCredentials | undefined;
+  readonly ca: StackCertificateAuthority;
+  /** The primary: the runner starts once it is healthy. */
+  readonly primary: docker.Container;
+}
+
+/**
+ * The backup runner: pgBackRest's repository host. It reaches the primary through the pgBackRest
+ * TLS server there with a client certificate of the stack's CA (CN RUNNER_CLIENT_CN, the only one
+ * `tls-server-auth` admits), and runs the full and differential backups, each followed by verify,
+ * on `spec.archive.schedules` with supercronic (see image/Dockerfile for why that scheduler).
+ */
+export function backupRunner(
+  resourceName: string,
+  args: BackupRunnerArgs,
+  parent: pulumi.Resource,
+): docker.Container {
+  const { spec } = args;
+  const { layout } = spec;
+  const certificate = args.ca.issueClient("runner", RUNNER_CLIENT_CN);
+  const crontabPath = `${layout.configDir}/${BACKUP_CRONTAB}`;
+  const name = `${spec.name}-backup-runner`;
+  return new docker.Container(
+    resourceName,
+    {
+      name,
+      hostname: name,
+      image: args.image,
+      user: POSTGRES_USER,
+      command: ["sh", "-c", runnerStartScript(spec, crontabPath)],
+      envs: ["TZ=UTC"],
+      uploads: runnerUploads(spec, args.secrets, args.s3, certificate, args.ca.certPem, backupCrontab(spec)),
+      networksAdvanced: [{ name: args.network.name }],
+      healthcheck: {
+        // Aliveness of what the runner depends on, the primary's TLS server: no WAL switch, no S3
+        // request, no log file per probe. Backup results are in the job log (`docker logs`).
+        tests: [
+          "CMD",
+          "pgbackrest",
+          "server-ping",
+          `--config=${layout.runner.configDir}/pgbackrest.conf`,
+          `--tls-server-port=${layout.pgbackrestServerPort}`,
+          "--io-timeout=5",
+          "--log-level-file=off",
+          layout.hosts.primary,
+        ],
+        interval: "30s",
+        timeout: "10s",
+        retries: 3,
+        startPeriod: "60s",
+      },
+      memory: RUNNER_LIMITS.memoryMb,
+      memorySwap: RUNNER_LIMITS.memoryMb,
+      memoryReservation: RUNNER_LIMITS.memoryMb,
+      cpus: RUNNER_LIMITS.cpus,
+      restart: "unless-stopped",
+      init: true,
+      stopTimeout: RUNNER_STOP_TIMEOUT_SECONDS,
+      destroyGraceSeconds: RUNNER_STOP_TIMEOUT_SECONDS,
+      ...unprivileged(),
+      ...logOptions(),
+      labels: dockerLabels(spec, "backup-runner"),
+    },
+    { parent, dependsOn: [args.primary], deleteBeforeReplace: true, additionalSecretOutputs: ["uploads"] },
+  );
+}

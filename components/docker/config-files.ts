@@ -1,0 +1,163 @@
+import type * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  PGBACKREST_SECRET_INCLUDE_FILE,
+  PGBACKREST_TLS_FILES,
+  renderPgbackrestSecretInclude,
+} from "../render/pgbackrest-conf";
+import { SECRET_FILES } from "../render/secret-files";
+import type { ClusterSecretValues } from "../secrets/cluster-secrets";
+import type { ClusterSpec, MemberSpec, RenderedFiles } from "../spec/cluster-spec";
+import type { IssuedCertificate } from "./certificates";
+
+/**
+ * How rendered files and secrets reach the containers: Docker `uploads`, copied into the
+ * container before it first starts.
+ *
+ * An upload is not read-only by itself, so ownership makes it so. Configuration and scripts are
+ * owned by root, mode 0444/0555, in directories Docker creates root-owned 0755; every pgstack
+ * container runs as the postgres user (uid 999 of the official image) with all capabilities
+ * dropped and no-new-privileges, so nothing inside can write, replace or chmod them. Secrets are
+ * owned by postgres, mode 0400: PostgreSQL, pgBackRest and libpq refuse keys and passfiles that
+ * others can read. Bind mounts would need files on the host (secrets on the developer's disk,
+ * outside Pulumi's encrypted state), and a volume filled once would go stale when the config
+ * changes; an upload is replaced with the container on every change of content.
+ */
+export type Upload = docker.types.input.ContainerUpload;
+
+/** uid/gid of `postgres` in the official PostgreSQL image (Debian variant). */
+export const POSTGRES_UID = "999";
+export const ROOT_UID = "0";
+/** The user every pgstack container runs as (uid:gid, so no lookup can pick another group). */
+export const POSTGRES_USER = `${POSTGRES_UID}:${POSTGRES_UID}`;
+
+const READ_ONLY_FILE = "0444";
+const READ_ONLY_SCRIPT = "0555";
+const SECRET_FILE = "0400";
+
+/** Where the official image looks for scripts to run once, at initdb. */
+export const INITDB_SCRIPTS_DIR = "/docker-entrypoint-initdb.d";
+
+/** File name of the backup schedule (supercronic crontab) in the runner's config directory. */
+export const BACKUP_CRONTAB = "backup.crontab";
+
+function configFile(file: string, content: pulumi.Input<string>, mode = READ_ONLY_FILE): Upload {
+  return { file, content, owner: ROOT_UID, group: ROOT_UID, permissions: mode };
+}
+
+function secretFile(file: string, content: pulumi.Input<string>, uid = POSTGRES_UID): Upload {
+  return { file, content: pulumi.secret(content), owner: uid, group: uid, permissions: SECRET_FILE };
+}
+
+/** The rendered files a database member reads, at the paths the rendered commands name. */
+export function memberConfigUploads(spec: ClusterSpec, member: MemberSpec): Upload[] {
+  const { layout, files } = spec;
+  const inConfigDir = (name: keyof RenderedFiles, mode = READ_ONLY_FILE) =>
+    configFile(`${layout.configDir}/${name}`, files[name], mode);
+  const uploads = [
+    inConfigDir("postgresql.conf"),
+    inConfigDir("pg_hba.conf"),
+    inConfigDir("check-data-dir.sh", READ_ONLY_SCRIPT),
+    inConfigDir("init-roles.sh", READ_ONLY_SCRIPT),
+    inConfigDir("bootstrap-replica.sh", READ_ONLY_SCRIPT),
+    configFile(`${layout.pgbackrestConfigDir}/pgbackrest.conf`, files["pgbackrest.conf"]),
+  ];
+  if (member.role === "primary") {
+    // The official entrypoint runs it once, right after initdb, against its temporary server.
+    uploads.push(configFile(`${INITDB_SCRIPTS_DIR}/init-roles.sh`, files["init-roles.sh"], READ_ONLY_SCRIPT));
+  }
+  return uploads;
+}
+
+/**
+ * Password files (SECRET_FILES) and the pgBackRest include file (cipher pass, S3 keys) of a
+ * member. Replicas get every password too: a promoted replica must be able to serve.
+ */
+export function memberSecretUploads(
+  spec: ClusterSpec,
+  secrets: ClusterSecretValues,
+  s3: ArchiveCredentials | undefined,
+): Upload[] {
+  const { layout } = spec;
+  return [
+    secretFile(`${layout.secretsDir}/${SECRET_FILES.superuserPassword}`, secrets.superuserPassword),
+    secretFile(`${layout.secretsDir}/${SECRET_FILES.replicationPassword}`, secrets.replicationPassword),
+    secretFile(`${layout.secretsDir}/${SECRET_FILES.appPassword}`, secrets.appPassword),
+    secretFile(
+      `${layout.pgbackrestIncludeDir}/${PGBACKREST_SECRET_INCLUDE_FILE}`,
+      pgbackrestInclude(spec, secrets, s3),
+    ),
+  ];
+}
+
+/** The member's certificate (its host name in the SAN), key and the stack CA, in `layout.tlsDir`. */
+export function memberTlsUploads(
+  spec: ClusterSpec,
+  certificate: IssuedCertificate,
+  caPem: pulumi.Input<string>,
+): Upload[] {
+  const dir = spec.layout.tlsDir;
+  return [
+    configFile(`${dir}/${PGBACKREST_TLS_FILES.serverCert}`, certificate.certPem),
+    secretFile(`${dir}/${PGBACKREST_TLS_FILES.serverKey}`, certificate.keyPem),
+    configFile(`${dir}/${PGBACKREST_TLS_FILES.ca}`, caPem),
+  ];
+}
+
+/** The backup runner's config, secrets, client certificate and schedule. */
+export function runnerUploads(
+  spec: ClusterSpec,
+  secrets: ClusterSecretValues,
+  s3: ArchiveCredentials | undefined,
+  certificate: IssuedCertificate,
+  caPem: pulumi.Input<string>,
+  crontab: string,
+): Upload[] {
+  const { runner } = spec.layout;
+  return [
+    configFile(`${runner.configDir}/pgbackrest.conf`, spec.files["pgbackrest-runner.conf"]),
+    configFile(`${spec.layout.configDir}/${BACKUP_CRONTAB}`, crontab),
+    secretFile(
+      `${runner.includeDir}/${PGBACKREST_SECRET_INCLUDE_FILE}`,
+      pgbackrestInclude(spec, secrets, s3),
+    ),
+    configFile(`${runner.tlsDir}/${PGBACKREST_TLS_FILES.runnerCert}`, certificate.certPem),
+    secretFile(`${runner.tlsDir}/${PGBACKREST_TLS_FILES.runnerKey}`, certificate.keyPem),
+    configFile(`${runner.tlsDir}/${PGBACKREST_TLS_FILES.ca}`, caPem),
+  ];
+}
+
+/** Static S3 credentials pgBackRest signs requests with (MinIO's root user, or an AWS key). */
+export interface ArchiveCredentials {
+  readonly accessKeyId: pulumi.Output<string>;
+  readonly secretAccessKey: pulumi.Output<string>;
+}
+
+/** The include file's text, inside a secret Output: the renderer decides which keys it holds. */
+function pgbackrestInclude(
+  spec: ClusterSpec,
+  secrets: ClusterSecretValues,
+  s3: ArchiveCredentials | undefined,
+): pulumi.Output<string> {
+  return pulumi.secret(
+    pulumi
+      .all([secrets.repoCipherPass, s3?.accessKeyId, s3?.secretAccessKey])
+      .apply(([cipherPass, accessKeyId, secretAccessKey]) =>
+        renderPgbackrestSecretInclude(spec, {
+          "repo1-cipher-pass": cipherPass,
+          "repo1-s3-key": accessKeyId,
+          "repo1-s3-key-secret": secretAccessKey,
+        }),
+      ),
+  );
+}
+
+/** A root-owned read-only file (for containers that run as root, such as MinIO). */
+export function rootConfigFile(file: string, content: pulumi.Input<string>): Upload {
+  return configFile(file, content);
+}
+
+/** A root-owned 0400 secret file (for containers that run as root, such as MinIO and mc). */
+export function rootSecretFile(file: string, content: pulumi.Input<string>): Upload {
+  return secretFile(file, content, ROOT_UID);
+}

@@ -1,0 +1,234 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { PostgresClusterArgs, PostgresClusterOutputs } from "../platform/postgres-cluster-args";
+import { SECRET_FILES } from "../render/secret-files";
+import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
+import { memberResourceName } from "../spec/layout";
+import { backupRunner } from "./backup-runner";
+import { StackCertificateAuthority } from "./certificates";
+import {
+  type ArchiveCredentials,
+  memberConfigUploads,
+  memberSecretUploads,
+  memberTlsUploads,
+  POSTGRES_USER,
+} from "./config-files";
+import { postgresImage } from "./image";
+import { dockerLabels, MEMBER_LABEL } from "./labels";
+import { clusterNetworks, PUBLISH_ADDRESS } from "./network";
+import { bucketCreated, objectStore } from "./object-store";
+import {
+  HEALTHCHECK_TIMING,
+  logOptions,
+  MEMBER_STOP_TIMEOUT_SECONDS,
+  memberResources,
+  PRIMARY_WAIT_TIMEOUT_SECONDS,
+  unprivileged,
+} from "./runtime";
+import { memberStartScript } from "./startup-commands";
+import { memberVolume, memberVolumeName } from "./volumes";
+
+/**
+ * The whole cluster of a dev stack on the local Docker host: primary, streaming replicas,
+ * pgBackRest backup runner and (unless the stack archives to AWS) MinIO holding the repository,
+ * on one private network, with nothing published unless `pgstack:publishPort` says so (and then
+ * on 127.0.0.1 only). Every value comes from the spec; this maps it to Docker objects.
+ */
+export class DockerPostgresCluster extends pulumi.ComponentResource implements PostgresClusterOutputs {
+  /** The spec this cluster was built from (plain data), for stack outputs and policies. */
+  readonly spec: pulumi.Output<ClusterSpec>;
+  readonly connection: pulumi.Output<{ host: string; port: number; database: string; user: string }>;
+  readonly appPassword: pulumi.Output<string>;
+  readonly replicaHosts: pulumi.Output<string[]>;
+  readonly repository: pulumi.Output<string>;
+  /** Docker names of the members' data volumes, by member name. */
+  readonly volumes: pulumi.Output<Record<string, string>>;
+  /** True once the bucket job has succeeded (MinIO), true at once for AWS. */
+  readonly bucketReady: pulumi.Output<boolean>;
+
+  constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pgstack:docker:PostgresCluster", name, {}, opts);
+    const { spec, secrets } = args;
+    assertDockerSpec(spec);
+
+    const networks = clusterNetworks(`${name}-network`, spec, this);
+    const ca = new StackCertificateAuthority(`${name}-tls`, spec, this);
+    const image = postgresImage(`${name}-image`, spec, this);
+
+    let s3: ArchiveCredentials | undefined;
+    const storeReady: pulumi.Resource[] = [];
+    if (spec.archive.store === "minio") {
+      const store = objectStore(`${name}-minio`, spec, networks.cluster, ca, this);
+      s3 = store.credentials;
+      storeReady.push(store.bucketJob);
+      this.bucketReady = bucketCreated(store);
+    } else {
+      s3 = awsCredentials(spec, secrets.archiveAccessKeyId, secrets.archiveSecretAccessKey);
+      this.bucketReady = pulumi.output(true);
+    }
+
+    const containers = new Map<string, docker.Container>();
+    const primary = spec.members.find((member) => member.role === "primary") as MemberSpec;
+    for (const member of [primary, ...spec.members.filter((m) => m.role === "replica")]) {
+      const volume = memberVolume(`${name}-${member.name}-data`, spec, member, this);
+      const certificate = ca.issueServer(member.name, [spec.layout.hosts[member.name]]);
+      const isPrimary = member.role === "primary";
+      const networksAdvanced: docker.types.input.ContainerNetworksAdvanced[] = [
+        { name: networks.cluster.name, aliases: [spec.layout.hosts[member.name]] },
+      ];
+      const published = isPrimary && spec.network.publishPort !== undefined;
+      if (published && networks.publish) networksAdvanced.push({ name: networks.publish.name });
+      const container = new docker.Container(
+        `${name}-${member.name}`,
+        {
+          name: memberResourceName(spec.name, member),
+          hostname: spec.layout.hosts[member.name],
+          image,
+          user: POSTGRES_USER,
+          command: ["sh", "-c", memberStartScript(spec, member)],
+          envs: memberEnvironment(spec, member),
+          uploads: [
+            ...memberConfigUploads(spec, member),
+            ...memberTlsUploads(spec, certificate, ca.certPem),
+            ...memberSecretUploads(spec, secrets, s3),
+          ],
+          mounts: [{ type: "volume", source: volume.name, target: spec.layout.volumeDir }],
+          networksAdvanced,
+          ports: published
+            ? [
+                {
+                  internal: spec.layout.port,
+                  external: spec.network.publishPort,
+                  ip: PUBLISH_ADDRESS,
+                  protocol: "tcp",
+                },
+              ]
+            : [],
+          healthcheck: {
+            tests: ["CMD", ...spec.commands.healthcheck],
+            interval: HEALTHCHECK_TIMING.interval,
+            timeout: HEALTHCHECK_TIMING.timeout,
+            retries: HEALTHCHECK_TIMING.retries,
+            startPeriod: HEALTHCHECK_TIMING.startPeriod[member.role],
+          },
+          ...memberResources(spec),
+          restart: "unless-stopped",
+          // tini as PID 1: reaps the twice-forked pgBackRest TLS server and forwards the stop signal.
+          init: true,
+          stopSignal: "SIGINT",
+          stopTimeout: MEMBER_STOP_TIMEOUT_SECONDS,
+          destroyGraceSeconds: MEMBER_STOP_TIMEOUT_SECONDS,
+          ...unprivileged(),
+          ...logOptions(),
+          // `pulumi up` waits for the primary's healthcheck before creating the replicas and the runner.
+          wait: isPrimary,
+          waitTimeout: isPrimary ? PRIMARY_WAIT_TIMEOUT_SECONDS : undefined,
+          labels: dockerLabels(spec, member.role, { [MEMBER_LABEL]: member.name }),
+        },
+        {
+          parent: this,
+          dependsOn: isPrimary ? storeReady : [containers.get(primary.name) as docker.Container],
+          // Container names are fixed: the old one must go before its replacement is created.
+          deleteBeforeReplace: true,
+          additionalSecretOutputs: ["uploads"],
+        },
+      );
+      containers.set(member.name, container);
+    }
+
+    backupRunner(
+      `${name}-backup-runner`,
+      {
+        spec,
+        image,
+        network: networks.cluster,
+        secrets,
+        s3,
+        ca,
+        primary: containers.get(primary.name) as docker.Container,
+      },
+      this,
+    );
+
+    const published = spec.network.publishPort;
+    this.spec = pulumi.output(spec);
+    this.connection = pulumi.output({
+      host: published === undefined ? spec.layout.hosts[primary.name] : PUBLISH_ADDRESS,
+      port: published ?? spec.layout.port,
+      database: spec.postgres.database,
+      user: spec.postgres.appUser,
+    });
+    this.appPassword = pulumi.secret(secrets.appPassword);
+    this.replicaHosts = pulumi.output(
+      spec.members
+        .filter((member) => member.role === "replica")
+        .map((member) => spec.layout.hosts[member.name]),
+    );
+    this.repository = pulumi.output(`s3://${spec.archive.bucket}${spec.archive.path}`);
+    this.volumes = pulumi.output(
+      Object.fromEntries(spec.members.map((member) => [member.name, memberVolumeName(spec, member)])),
+    );
+    this.registerOutputs({
+      spec: this.spec,
+      connection: this.connection,
+      appPassword: this.appPassword,
+      replicaHosts: this.replicaHosts,
+      repository: this.repository,
+      volumes: this.volumes,
+      bucketReady: this.bucketReady,
+    });
+  }
+}
+
+/** This component maps Docker specs only: anything else is a wiring mistake in the program. */
+function assertDockerSpec(spec: ClusterSpec): void {
+  if (spec.platform !== "docker") {
+    throw new Error(
+      `DockerPostgresCluster: stack ${spec.stack} has pgstack:platform=${spec.platform}; ` +
+        "use the Kubernetes cluster for it, or set pgstack:platform=docker",
+    );
+  }
+  if (!spec.members.some((member) => member.role === "primary")) {
+    throw new Error(`DockerPostgresCluster: the spec of ${spec.name} has no primary member`);
+  }
+}
+
+/**
+ * Environment of a member: paths and names only, never a secret value. The official entrypoint
+ * reads the superuser's password from POSTGRES_PASSWORD_FILE when it initialises the primary.
+ */
+export function memberEnvironment(spec: ClusterSpec, member: MemberSpec): string[] {
+  const { layout, postgres } = spec;
+  const environment = [`PGDATA=${layout.dataDir}`, `PGHOST=${layout.socketDir}`, `PGPORT=${layout.port}`];
+  if (member.role === "primary") {
+    environment.push(
+      `POSTGRES_USER=${postgres.superuser}`,
+      `POSTGRES_PASSWORD_FILE=${layout.secretsDir}/${SECRET_FILES.superuserPassword}`,
+      // Page checksums: silent corruption is reported on read, and by pgBackRest during backups.
+      "POSTGRES_INITDB_ARGS=--data-checksums",
+    );
+  }
+  return environment;
+}
+
+/** The static AWS keys a Docker stack needs to archive to AWS S3 (no IRSA outside Kubernetes). */
+function awsCredentials(
+  spec: ClusterSpec,
+  accessKeyId: pulumi.Output<string> | undefined,
+  secretAccessKey: pulumi.Output<string> | undefined,
+): ArchiveCredentials {
+  if (accessKeyId === undefined || secretAccessKey === undefined) {
+    const missing = [
+      accessKeyId ? undefined : "archiveAccessKeyId",
+      secretAccessKey ? undefined : "archiveSecretAccessKey",
+    ]
+      .filter((key) => key !== undefined)
+      .map((key) => `pgstack:${key}`);
+    throw new Error(
+      `stack ${spec.stack} archives to AWS S3 (pgstack:archiveStore=aws) from Docker, which needs static keys: ` +
+        `${missing.join(" and ")} unset. Fix: pulumi config set --secret <key> <value> for each, ` +
+        "or remove pgstack:archiveStore to use the MinIO beside the cluster",
+    );
+  }
+  return { accessKeyId: pulumi.secret(accessKeyId), secretAccessKey: pulumi.secret(secretAccessKey) };
+}

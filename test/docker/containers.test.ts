@@ -1,0 +1,213 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { INITDB_SCRIPTS_DIR } from "../../components/docker/config-files";
+import { OFFICIAL_ENTRYPOINT } from "../../components/docker/startup-commands";
+import { replicaBootstrapCommand } from "../../components/render/commands";
+import { RUNNER_CLIENT_CN } from "../../components/render/pgbackrest-conf";
+import { shellCommand } from "../../components/render/shell-quote";
+import type { RenderedFiles } from "../../components/spec/cluster-spec";
+import { MiB } from "../../components/spec/units";
+import {
+  CONTAINER,
+  containerNamed,
+  type Deployment,
+  deployDockerCluster,
+  ofType,
+  type RegisteredResource,
+  services,
+  uploadsOf,
+} from "./mock-deployment";
+
+let dev: Deployment;
+beforeAll(async () => {
+  dev = await deployDockerCluster("dev");
+});
+
+const members = () =>
+  dev.spec.members.map((member) => ({
+    member,
+    container: containerNamed(dev, `pgstack-dev-${member.name}`),
+  }));
+const script = (container: RegisteredResource) => {
+  const command = container.inputs.command as string[];
+  expect(command.slice(0, 2)).toEqual(["sh", "-c"]);
+  return command[2].split("\n");
+};
+
+describe("every long-running container", () => {
+  it("has a healthcheck with interval, timeout, retries and start period", () => {
+    expect(services(dev)).toHaveLength(4);
+    for (const container of services(dev)) {
+      const healthcheck = container.inputs.healthcheck as Record<string, unknown>;
+      expect(healthcheck, container.name).toBeDefined();
+      expect((healthcheck.tests as string[])[0]).toBe("CMD");
+      expect(healthcheck.interval).toMatch(/^\d+s$/);
+      expect(healthcheck.timeout).toMatch(/^\d+s$/);
+      expect(healthcheck.retries).toBeGreaterThan(0);
+      expect(healthcheck.startPeriod).toMatch(/^\d+[sm]$/);
+    }
+  });
+
+  it("has a memory limit without swap, a CPU limit, restart unless-stopped and rotated json-file logs", () => {
+    for (const container of services(dev)) {
+      const { inputs } = container;
+      expect(inputs.memory, container.name).toBeGreaterThan(0);
+      expect(inputs.memorySwap).toBe(inputs.memory);
+      expect(Number(inputs.cpus)).toBeGreaterThan(0);
+      expect(inputs.restart).toBe("unless-stopped");
+      expect(inputs.logDriver).toBe("json-file");
+      expect(inputs.logOpts).toEqual({ "max-size": "10m", "max-file": "5" });
+    }
+  });
+
+  it("cannot gain privileges: no capabilities, no-new-privileges", () => {
+    for (const container of ofType(dev, CONTAINER)) {
+      expect(container.inputs.capabilities, container.name).toEqual({ drops: ["ALL"] });
+      expect(container.inputs.securityOpts).toEqual(["no-new-privileges:true"]);
+    }
+  });
+});
+
+describe("database members", () => {
+  it("run the spec's healthcheck and resources (memory in MB, /dev/shm from shmBytes)", () => {
+    const { resources, commands } = dev.spec;
+    for (const { container } of members()) {
+      expect((container.inputs.healthcheck as { tests: string[] }).tests).toEqual([
+        "CMD",
+        ...commands.healthcheck,
+      ]);
+      expect(container.inputs.memory).toBe(resources.memoryLimitBytes / MiB);
+      expect(container.inputs.memoryReservation).toBe(resources.memoryRequestBytes / MiB);
+      expect(container.inputs.cpus).toBe(String(resources.cpus));
+      expect(container.inputs.shmSize).toBe(Math.ceil(resources.shmBytes / MiB));
+      expect(container.inputs.user).toBe("999:999");
+    }
+  });
+
+  it("receive every rendered file read-only (root-owned, 0444/0555) with the spec's exact content", () => {
+    const { layout, files } = dev.spec;
+    const expected: [string, keyof RenderedFiles, string][] = [
+      [`${layout.configDir}/postgresql.conf`, "postgresql.conf", "0444"],
+      [`${layout.configDir}/pg_hba.conf`, "pg_hba.conf", "0444"],
+      [`${layout.configDir}/check-data-dir.sh`, "check-data-dir.sh", "0555"],
+      [`${layout.configDir}/init-roles.sh`, "init-roles.sh", "0555"],
+      [`${layout.configDir}/bootstrap-replica.sh`, "bootstrap-replica.sh", "0555"],
+      [`${layout.pgbackrestConfigDir}/pgbackrest.conf`, "pgbackrest.conf", "0444"],
+    ];
+    for (const { container } of members()) {
+      const uploads = uploadsOf(container);
+      for (const [file, name, mode] of expected) {
+        const upload = uploads.find((u) => u.file === file);
+        expect(upload, `${container.name} ${file}`).toMatchObject({
+          owner: "0",
+          group: "0",
+          permissions: mode,
+        });
+        expect(upload?.content).toBe(files[name]);
+      }
+    }
+  });
+
+  it("run init-roles.sh at initdb on the primary only", () => {
+    const initdb = (c: RegisteredResource) =>
+      uploadsOf(c).filter((u) => u.file.startsWith(`${INITDB_SCRIPTS_DIR}/`));
+    expect(initdb(containerNamed(dev, "pgstack-dev-primary")).map((u) => u.content)).toEqual([
+      dev.spec.files["init-roles.sh"],
+    ]);
+    expect(initdb(containerNamed(dev, "pgstack-dev-replica-1"))).toEqual([]);
+  });
+
+  it("primary: integrity check, then the pgBackRest TLS server, then PostgreSQL through the official entrypoint", () => {
+    const { commands } = dev.spec;
+    const lines = script(containerNamed(dev, "pgstack-dev-primary"));
+    expect(lines[0]).toBe("set -eu");
+    expect(lines[1]).toBe(shellCommand(commands.integrityCheck));
+    expect(lines[2]).toContain(shellCommand(commands.pgbackrestServer));
+    expect(lines[2]).toMatch(/^\( while :; do .* done & \)$/);
+    expect(lines[3]).toBe(`exec ${OFFICIAL_ENTRYPOINT} ${shellCommand(commands.postgres)}`);
+    expect(lines).toHaveLength(4);
+  });
+
+  it("replica: clones the primary when empty, checks what is there, starts PostgreSQL (never initdb)", () => {
+    const { commands } = dev.spec;
+    const lines = script(containerNamed(dev, "pgstack-dev-replica-1"));
+    expect(lines).toEqual([
+      "set -eu",
+      shellCommand(replicaBootstrapCommand(dev.spec, "replica-1")),
+      shellCommand(commands.integrityCheck),
+      `exec ${shellCommand(commands.postgres)}`,
+    ]);
+    expect(lines.join("\n")).not.toContain(OFFICIAL_ENTRYPOINT);
+  });
+
+  it("replica starts only after the primary is healthy", () => {
+    const primary = containerNamed(dev, "pgstack-dev-primary");
+    const replica = containerNamed(dev, "pgstack-dev-replica-1");
+    expect(primary.inputs.wait).toBe(true);
+    expect(primary.inputs.waitTimeout).toBeGreaterThanOrEqual(60);
+    expect(replica.dependencies).toContain(primary.urn);
+    expect(replica.inputs.wait).not.toBe(true);
+  });
+
+  it("are reachable by the host names of the layout on the stack's network", () => {
+    for (const { member, container } of members()) {
+      expect(container.inputs.networksAdvanced).toEqual([
+        { name: "pgstack-dev", aliases: [dev.spec.layout.hosts[member.name]] },
+      ]);
+    }
+    expect(dev.outputs.replicaHosts).toEqual(["pgstack-dev-replica-1"]);
+  });
+
+  it("get a server certificate of the stack CA for their layout host name", () => {
+    const requests = dev.resources.filter((r) => r.type === "tls:index/certRequest:CertRequest");
+    for (const member of dev.spec.members) {
+      const host = dev.spec.layout.hosts[member.name];
+      expect(
+        requests.some((r) => (r.inputs.dnsNames as string[]).includes(host)),
+        host,
+      ).toBe(true);
+    }
+  });
+});
+
+describe("backup runner", () => {
+  const runner = () => containerNamed(dev, "pgstack-dev-backup-runner");
+
+  it("runs the spec's backups on the spec's schedules, each followed by verify", () => {
+    const { archive, commands, layout } = dev.spec;
+    const crontab = uploadsOf(runner()).find((u) => u.file === `${layout.configDir}/backup.crontab`);
+    expect(crontab?.permissions).toBe("0444");
+    const jobs = (crontab?.content ?? "").split("\n").filter((line) => line !== "" && !line.startsWith("#"));
+    const verify = shellCommand(commands.runnerVerify);
+    expect(jobs).toEqual([
+      `${archive.schedules.full} ${shellCommand(commands.runnerBackupFull)} && ${verify}`,
+      `${archive.schedules.diff} ${shellCommand(commands.runnerBackupDiff)} && ${verify}`,
+    ]);
+    expect(runner().inputs.envs).toEqual(["TZ=UTC"]);
+  });
+
+  it("creates the stanza, checks the chain, then hands over to supercronic", () => {
+    const lines = script(runner());
+    expect(lines[1]).toMatch(/^pgbackrest stanza-create /);
+    expect(lines[1]).toBe(shellCommand(dev.spec.commands.runnerCheck).replace(" check ", " stanza-create "));
+    expect(lines[2]).toBe(shellCommand(dev.spec.commands.runnerCheck));
+    expect(lines[3]).toBe(`exec supercronic ${dev.spec.layout.configDir}/backup.crontab`);
+  });
+
+  it("holds the runner config and a client certificate whose CN the primary's TLS server admits", () => {
+    const uploads = uploadsOf(runner());
+    expect(
+      uploads.find((u) => u.file === `${dev.spec.layout.runner.configDir}/pgbackrest.conf`)?.content,
+    ).toBe(dev.spec.files["pgbackrest-runner.conf"]);
+    const clientRequest = dev.resources.find(
+      (r) =>
+        r.type === "tls:index/certRequest:CertRequest" &&
+        (r.inputs.subject as { commonName: string }).commonName === RUNNER_CLIENT_CN,
+    );
+    expect(clientRequest).toBeDefined();
+    expect(dev.spec.files["pgbackrest.conf"]).toContain(`tls-server-auth=${RUNNER_CLIENT_CN}=`);
+  });
+
+  it("starts after the primary is healthy", () => {
+    expect(runner().dependencies).toContain(containerNamed(dev, "pgstack-dev-primary").urn);
+  });
+});
