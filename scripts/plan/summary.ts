@@ -1,0 +1,112 @@
+import type { ClusterSpec } from "../../components/spec/cluster-spec";
+import type { PolicyReport, PolicyVerdict } from "./evaluate-policies";
+
+/** The settings a reviewer checks first, read from the spec (the same values the files carry). */
+export function keySettings(spec: ClusterSpec): [string, string][] {
+  const parameter = (name: string) => spec.tuning.parameters.find((p) => p.name === name)?.value ?? "(PostgreSQL default)";
+  const mib = (bytes: number) => `${Math.round(bytes / 1024 ** 2)}MiB`;
+  const budget = spec.tuning.memoryBudget;
+  const replicas = spec.members.filter((m) => m.role === "replica").length;
+  return [
+    ["platform", spec.platform],
+    ["PostgreSQL", `${spec.postgres.version} (${spec.postgres.image})`],
+    ["memory limit", mib(spec.resources.memoryLimitBytes)],
+    ["memory budget", `${mib(budget.totalBytes)} of ${mib(budget.limitBytes)} (${budget.fits ? "fits" : "DOES NOT FIT"})`],
+    ["shared_buffers", parameter("shared_buffers")],
+    ["work_mem", parameter("work_mem")],
+    ["max_connections", parameter("max_connections")],
+    ["wal_level", parameter("wal_level")],
+    ["archive_mode", parameter("archive_mode")],
+    ["archive_timeout", parameter("archive_timeout")],
+    ["replicas", `${replicas}${replicas > 0 ? ` (${spec.members.filter((m) => m.slot).map((m) => `${m.name} → slot ${m.slot}`).join(", ")})` : ""}`],
+    ["full backups", spec.archive.schedules.full],
+    ["differential backups", spec.archive.schedules.diff],
+    ["repository", `s3://${spec.archive.bucket}${spec.archive.path} (${spec.archive.store}, ${spec.archive.region})`],
+    ["retention", `${spec.archive.retentionFull} full, ${spec.archive.retentionDiff} diff`],
+    ["protected", String(spec.protect)],
+  ];
+}
+
+const MARK: Record<PolicyVerdict["status"], string> = { pass: "pass", fail: "FAIL", "not-applicable": "n/a", disabled: "off" };
+
+function verdictLine(v: PolicyVerdict): string {
+  const level = v.status === "fail" ? ` (${v.enforcementLevel})` : "";
+  return `${MARK[v.status].padEnd(4)} ${v.policy}${level}`;
+}
+
+export interface PlanSummaryInput {
+  readonly stack: string;
+  readonly spec: ClusterSpec;
+  readonly tree: readonly string[];
+  readonly report: PolicyReport;
+  readonly files: readonly string[];
+}
+
+export function textSummary(input: PlanSummaryInput): string {
+  const { stack, spec, tree, report, files } = input;
+  const settings = keySettings(spec);
+  const width = Math.max(...settings.map(([k]) => k.length));
+  const lines = [
+    `pgstack plan: stack ${stack}`,
+    "",
+    "Key settings",
+    ...settings.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+    "",
+    `Resources (${tree.length})`,
+    ...tree.map((line) => `  ${line}`),
+    "",
+    "Policies",
+    ...report.verdicts.flatMap((v) => [`  ${verdictLine(v)}`, ...v.violations.map((x) => `         - ${x.message}`)]),
+    "",
+    `Files: ${files.join(", ")}`,
+    report.mandatoryFailures.length > 0
+      ? `BLOCKED: mandatory policy violations: ${report.mandatoryFailures.join(", ")}`
+      : `OK: no mandatory policy violations (${report.verdicts.filter((v) => v.status === "fail").length} advisory).`,
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+const escapeCell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+export function markdownSummary(input: PlanSummaryInput): string {
+  const { stack, spec, tree, report, files } = input;
+  const failing = report.verdicts.filter((v) => v.status === "fail");
+  const headline =
+    report.mandatoryFailures.length > 0
+      ? `:x: **${report.mandatoryFailures.length} mandatory policy violation(s)**: ${report.mandatoryFailures.map((p) => `\`${p}\``).join(", ")}`
+      : `:white_check_mark: no mandatory policy violations${failing.length > 0 ? ` (${failing.length} advisory)` : ""}`;
+  const out = [
+    `### pgstack plan: \`${stack}\``,
+    "",
+    headline,
+    "",
+    "| Setting | Value |",
+    "| --- | --- |",
+    ...keySettings(spec).map(([k, v]) => `| ${escapeCell(k)} | \`${escapeCell(v)}\` |`),
+    "",
+    "| Policy | Level | Verdict |",
+    "| --- | --- | --- |",
+    ...report.verdicts.map((v) => `| \`${v.policy}\` | ${v.enforcementLevel} | ${MARK[v.status]} |`),
+    "",
+  ];
+  if (failing.length > 0) {
+    out.push("#### Violations", "");
+    for (const v of failing) {
+      for (const violation of v.violations) out.push(`- **${v.policy}** (${v.enforcementLevel}): ${escapeCell(violation.message)}`);
+    }
+    out.push("");
+  }
+  out.push(
+    `<details><summary>Resources (${tree.length})</summary>`,
+    "",
+    "```",
+    ...tree,
+    "```",
+    "",
+    "</details>",
+    "",
+    `Rendered: ${files.map((f) => `\`${f}\``).join(", ")}`,
+    "",
+  );
+  return out.join("\n");
+}
