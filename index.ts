@@ -9,8 +9,10 @@ import { buildClusterSpec } from "./components/spec/build-cluster-spec";
 
 const spec = buildClusterSpec(stackConfigFromPulumi(), { stack: pulumi.getStack() });
 const secrets = new ClusterSecrets(`${spec.name}-secrets`, { protect: spec.protect });
-const Cluster = spec.platform === "docker" ? DockerPostgresCluster : KubernetesPostgresCluster;
-const cluster = new Cluster(spec.name, { spec, secrets });
+const cluster =
+  spec.platform === "docker"
+    ? new DockerPostgresCluster(spec.name, { spec, secrets })
+    : new KubernetesPostgresCluster(spec.name, { spec, secrets });
 
 export const connection = cluster.connection;
 export const appPassword = cluster.appPassword;
@@ -18,7 +20,21 @@ export const replicaHosts = cluster.replicaHosts;
 export const repository = cluster.repository;
 export const settings = {
   postgresVersion: spec.postgres.version,
-  memoryLimit: spec.resources.memoryLimitBytes,
+  memoryLimitBytes: spec.resources.memoryLimitBytes,
+  maxConnections: spec.postgres.maxConnections,
   replicas: spec.members.length - 1,
+  archiveTimeoutSeconds: spec.archive.archiveTimeoutSeconds,
   backupSchedules: spec.archive.schedules,
 };
+export const platform =
+  cluster instanceof KubernetesPostgresCluster
+    ? {
+        namespace: cluster.namespace,
+        readOnlyHost: cluster.readOnlyHost,
+        bucketName: cluster.bucketName,
+        bucketArn: cluster.bucketArn,
+        kmsKeyArn: cluster.kmsKeyArn,
+        archiveRoleArn: cluster.archiveRoleArn,
+        secretNames: cluster.secretNames,
+      }
+    : { volumes: cluster.volumes };
