@@ -1,6 +1,6 @@
 import { closest } from "fastest-levenshtein";
 import { z } from "zod";
-import { type ConfigProblem, ConfigError, displayValue } from "./config-error";
+import { ConfigError, type ConfigProblem, displayValue } from "./config-error";
 import { SECRET_KEYS, type StackConfig, stackConfigSchema } from "./stack-config";
 
 export const NAMESPACE = "pgstack";

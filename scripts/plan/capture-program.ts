@@ -40,7 +40,11 @@ export interface ProgramRun {
 }
 
 /** Computed outputs a provider would return on create, for the types the program reads them from. */
-function computedOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+function computedOutputs(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+): Record<string, unknown> {
   const [provider, module] = type.split(":");
   if (type === "random:index/randomPassword:RandomPassword") return { result: `generated-${name}` };
   if (type === "docker:index/remoteImage:RemoteImage" || type === "docker:index/image:Image") {
@@ -49,33 +53,55 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
     return { imageId: id, repoDigest: id };
   }
   if (provider === "tls") {
-    return { privateKeyPem: `-----generated key ${name}-----`, publicKeyPem: `public-${name}`, certPem: `cert-${name}`, certRequestPem: `csr-${name}` };
+    return {
+      privateKeyPem: `-----generated key ${name}-----`,
+      publicKeyPem: `public-${name}`,
+      certPem: `cert-${name}`,
+      certRequestPem: `csr-${name}`,
+    };
   }
   if (provider === "aws") {
     const service = module.split("/")[0];
-    const physical = typeof inputs.bucket === "string" ? inputs.bucket : typeof inputs.name === "string" ? inputs.name : name;
+    const physical =
+      typeof inputs.bucket === "string"
+        ? inputs.bucket
+        : typeof inputs.name === "string"
+          ? inputs.name
+          : name;
     const arn =
       service === "s3"
         ? `arn:aws:s3:::${physical}`
         : `arn:aws:${service}:${service === "iam" ? "" : "eu-west-1"}:123456789012:${service === "kms" ? "key" : service === "iam" ? "role" : service}/${physical}`;
-    return { arn, bucket: type.startsWith("aws:s3/bucket:") ? physical : inputs.bucket, keyId: service === "kms" ? physical : undefined };
+    return {
+      arn,
+      bucket: type.startsWith("aws:s3/bucket:") ? physical : inputs.bucket,
+      keyId: service === "kms" ? physical : undefined,
+    };
   }
   return {};
 }
 
 const mocks: pulumi.runtime.Mocks = {
   newResource: (args) => {
-    const id = typeof args.inputs.bucket === "string" && args.type.startsWith("aws:s3/bucket:") ? args.inputs.bucket : `${args.name}-id`;
-    const computed = Object.fromEntries(Object.entries(computedOutputs(args.type, args.name, args.inputs)).filter(([, v]) => v !== undefined));
+    const id =
+      typeof args.inputs.bucket === "string" && args.type.startsWith("aws:s3/bucket:")
+        ? args.inputs.bucket
+        : `${args.name}-id`;
+    const computed = Object.fromEntries(
+      Object.entries(computedOutputs(args.type, args.name, args.inputs)).filter(([, v]) => v !== undefined),
+    );
     return { id, state: { ...args.inputs, ...computed } };
   },
   call: (args) => {
     if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") {
       return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/plan", userId: "plan" };
     }
-    if (args.token === "aws:index/getRegion:getRegion") return { name: "eu-west-1", region: "eu-west-1", id: "eu-west-1" };
-    if (args.token === "aws:index/getPartition:getPartition") return { partition: "aws", dnsSuffix: "amazonaws.com" };
-    if (args.token === "aws:iam/getPolicyDocument:getPolicyDocument") return { json: JSON.stringify({ Version: "2012-10-17", Statement: args.inputs.statements ?? [] }) };
+    if (args.token === "aws:index/getRegion:getRegion")
+      return { name: "eu-west-1", region: "eu-west-1", id: "eu-west-1" };
+    if (args.token === "aws:index/getPartition:getPartition")
+      return { partition: "aws", dnsSuffix: "amazonaws.com" };
+    if (args.token === "aws:iam/getPolicyDocument:getPolicyDocument")
+      return { json: JSON.stringify({ Version: "2012-10-17", Statement: args.inputs.statements ?? [] }) };
     return args.inputs;
   },
 };
@@ -88,7 +114,9 @@ interface RegisterRequest {
   getCustom(): boolean;
   getProtect(): boolean;
   getDependenciesList(): string[];
-  getPropertydependenciesMap(): { forEach(f: (value: { getUrnsList(): string[] }, key: string) => void): void };
+  getPropertydependenciesMap(): {
+    forEach(f: (value: { getUrnsList(): string[] }, key: string) => void): void;
+  };
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 interface RegisterOutputsRequest {
@@ -132,7 +160,8 @@ export async function captureProgram(run: ProgramRun): Promise<CapturedResource[
   const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
   monitor.registerResourceOutputs = (req, callback) => {
     const resource = captured.get(req.getUrn());
-    if (resource) captured.set(resource.urn, { ...resource, outputs: req.getOutputs()?.toJavaScript() ?? {} });
+    if (resource)
+      captured.set(resource.urn, { ...resource, outputs: req.getOutputs()?.toJavaScript() ?? {} });
     registerResourceOutputs(req, callback);
   };
 
@@ -162,7 +191,8 @@ export function plainProps(value: unknown, secrets: "reveal" | "redact"): unknow
   if (typeof value !== "object" || value === null) return value;
   const object = value as Record<string, unknown>;
   const signature = object[SIG];
-  if (signature === pulumi.runtime.specialSecretSig) return secrets === "redact" ? "[secret]" : plainProps(object.value, secrets);
+  if (signature === pulumi.runtime.specialSecretSig)
+    return secrets === "redact" ? "[secret]" : plainProps(object.value, secrets);
   if (signature === pulumi.runtime.specialResourceSig) return object.urn;
   if (signature !== undefined) return object.path ?? object.text ?? object.uri ?? object.value;
   return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, plainProps(v, secrets)]));

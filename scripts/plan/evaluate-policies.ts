@@ -30,7 +30,10 @@ export interface AnalyzedResource {
 }
 
 /** The JSON of `--policy-pack-config`: per policy name (or "all") a level or {enforcementLevel, ...config}. */
-export type PackConfig = Record<string, EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)>;
+export type PackConfig = Record<
+  string,
+  EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)
+>;
 
 export interface Violation {
   readonly message: string;
@@ -66,7 +69,11 @@ const levelOf = (entry: PackConfig[string] | undefined): EnforcementLevel | unde
   typeof entry === "string" ? entry : entry?.enforcementLevel;
 
 /** A policy's level: its own config entry, else "all", else its own level, else the pack's. */
-export function enforcementOf(policy: PgstackPolicy, config: PackConfig, packLevel: EnforcementLevel): EnforcementLevel {
+export function enforcementOf(
+  policy: PgstackPolicy,
+  config: PackConfig,
+  packLevel: EnforcementLevel,
+): EnforcementLevel {
   const level = levelOf(config[policy.name]) ?? levelOf(config.all) ?? policy.enforcementLevel ?? packLevel;
   return level === "remediate" ? "mandatory" : level;
 }
@@ -116,12 +123,18 @@ export function toPolicyResources(resources: readonly AnalyzedResource[]): Polic
     byUrn.set(r.urn, resource);
     return { r, resource };
   });
-  const lookup = (urns: readonly string[]) => urns.map((u) => byUrn.get(u)).filter((x): x is PolicyResource => x !== undefined);
+  const lookup = (urns: readonly string[]) =>
+    urns.map((u) => byUrn.get(u)).filter((x): x is PolicyResource => x !== undefined);
   for (const { r, resource } of linked) {
-    const mutable = resource as { parent?: PolicyResource; dependencies: PolicyResource[]; propertyDependencies: Record<string, PolicyResource[]> };
+    const mutable = resource as {
+      parent?: PolicyResource;
+      dependencies: PolicyResource[];
+      propertyDependencies: Record<string, PolicyResource[]>;
+    };
     if (r.parent) mutable.parent = byUrn.get(r.parent);
     mutable.dependencies = lookup(r.dependencies);
-    for (const [key, urns] of Object.entries(r.propertyDependencies)) mutable.propertyDependencies[key] = lookup(urns);
+    for (const [key, urns] of Object.entries(r.propertyDependencies))
+      mutable.propertyDependencies[key] = lookup(urns);
   }
   return linked.map((l) => l.resource);
 }
@@ -174,7 +187,8 @@ export async function evaluatePolicies(
           opts: options(resource),
           stackTags: new Map(),
           isType: isType(resource.type),
-          asType: ((cls: unknown) => (isType(resource.type)(cls) ? resource.props : undefined)) as ResourceValidationArgs["asType"],
+          asType: ((cls: unknown) =>
+            isType(resource.type)(cls) ? resource.props : undefined) as ResourceValidationArgs["asType"],
           getConfig,
           notApplicable: throwNotApplicable,
         };
@@ -190,8 +204,15 @@ export async function evaluatePolicies(
       }
     }
     const status: PolicyStatus = violations.length > 0 ? "fail" : applied ? "pass" : "not-applicable";
-    verdicts.push({ ...base, status, violations, notApplicable: status === "not-applicable" ? notApplicable : undefined });
+    verdicts.push({
+      ...base,
+      status,
+      violations,
+      notApplicable: status === "not-applicable" ? notApplicable : undefined,
+    });
   }
-  const mandatoryFailures = verdicts.filter((v) => v.status === "fail" && v.enforcementLevel === "mandatory").map((v) => v.policy);
+  const mandatoryFailures = verdicts
+    .filter((v) => v.status === "fail" && v.enforcementLevel === "mandatory")
+    .map((v) => v.policy);
   return { verdicts, mandatoryFailures };
 }

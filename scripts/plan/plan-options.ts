@@ -24,17 +24,21 @@ export function parsePlanOptions(argv: readonly string[], projectDir: string): P
     const [name, inline] = flag.includes("=") ? flag.split("=", 2) : [flag, undefined];
     if (!known.includes(name)) throw new UsageError(`unknown argument ${flag}\n${USAGE}`);
     const value = inline ?? argv[++i];
-    if (value === undefined || value.startsWith("--")) throw new UsageError(`${name} needs a value\n${USAGE}`);
+    if (value === undefined || value.startsWith("--"))
+      throw new UsageError(`${name} needs a value\n${USAGE}`);
     values[name.slice(2)] = value;
   }
   const stack = values.stack;
   if (!stack) throw new UsageError(`--stack is required\n${USAGE}`);
-  if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new UsageError(`--stack ${JSON.stringify(stack)} is not a stack name\n${USAGE}`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(stack))
+    throw new UsageError(`--stack ${JSON.stringify(stack)} is not a stack name\n${USAGE}`);
   const absolute = (path: string) => (isAbsolute(path) ? path : resolve(process.cwd(), path));
   return {
     stack,
     outDir: values.out ? absolute(values.out) : join(projectDir, "plan", stack),
     configFile: values["config-file"] ? absolute(values["config-file"]) : undefined,
-    policyConfig: values["policy-config"] ? absolute(values["policy-config"]) : join(projectDir, "policies", "config", `${stack}.json`),
+    policyConfig: values["policy-config"]
+      ? absolute(values["policy-config"])
+      : join(projectDir, "policies", "config", `${stack}.json`),
   };
 }

@@ -3,7 +3,8 @@ import type { PolicyReport, PolicyVerdict } from "./evaluate-policies";
 
 /** The settings a reviewer checks first, read from the spec (the same values the files carry). */
 export function keySettings(spec: ClusterSpec): [string, string][] {
-  const parameter = (name: string) => spec.tuning.parameters.find((p) => p.name === name)?.value ?? "(PostgreSQL default)";
+  const parameter = (name: string) =>
+    spec.tuning.parameters.find((p) => p.name === name)?.value ?? "(PostgreSQL default)";
   const mib = (bytes: number) => `${Math.round(bytes / 1024 ** 2)}MiB`;
   const budget = spec.tuning.memoryBudget;
   const replicas = spec.members.filter((m) => m.role === "replica").length;
@@ -11,23 +12,44 @@ export function keySettings(spec: ClusterSpec): [string, string][] {
     ["platform", spec.platform],
     ["PostgreSQL", `${spec.postgres.version} (${spec.postgres.image})`],
     ["memory limit", mib(spec.resources.memoryLimitBytes)],
-    ["memory budget", `${mib(budget.totalBytes)} of ${mib(budget.limitBytes)} (${budget.fits ? "fits" : "DOES NOT FIT"})`],
+    [
+      "memory budget",
+      `${mib(budget.totalBytes)} of ${mib(budget.limitBytes)} (${budget.fits ? "fits" : "DOES NOT FIT"})`,
+    ],
     ["shared_buffers", parameter("shared_buffers")],
     ["work_mem", parameter("work_mem")],
     ["max_connections", parameter("max_connections")],
     ["wal_level", parameter("wal_level")],
     ["archive_mode", parameter("archive_mode")],
     ["archive_timeout", parameter("archive_timeout")],
-    ["replicas", `${replicas}${replicas > 0 ? ` (${spec.members.filter((m) => m.slot).map((m) => `${m.name} → slot ${m.slot}`).join(", ")})` : ""}`],
+    [
+      "replicas",
+      `${replicas}${
+        replicas > 0
+          ? ` (${spec.members
+              .filter((m) => m.slot)
+              .map((m) => `${m.name} → slot ${m.slot}`)
+              .join(", ")})`
+          : ""
+      }`,
+    ],
     ["full backups", spec.archive.schedules.full],
     ["differential backups", spec.archive.schedules.diff],
-    ["repository", `s3://${spec.archive.bucket}${spec.archive.path} (${spec.archive.store}, ${spec.archive.region})`],
+    [
+      "repository",
+      `s3://${spec.archive.bucket}${spec.archive.path} (${spec.archive.store}, ${spec.archive.region})`,
+    ],
     ["retention", `${spec.archive.retentionFull} full, ${spec.archive.retentionDiff} diff`],
     ["protected", String(spec.protect)],
   ];
 }
 
-const MARK: Record<PolicyVerdict["status"], string> = { pass: "pass", fail: "FAIL", "not-applicable": "n/a", disabled: "off" };
+const MARK: Record<PolicyVerdict["status"], string> = {
+  pass: "pass",
+  fail: "FAIL",
+  "not-applicable": "n/a",
+  disabled: "off",
+};
 
 function verdictLine(v: PolicyVerdict): string {
   const level = v.status === "fail" ? ` (${v.enforcementLevel})` : "";
@@ -56,7 +78,10 @@ export function textSummary(input: PlanSummaryInput): string {
     ...tree.map((line) => `  ${line}`),
     "",
     "Policies",
-    ...report.verdicts.flatMap((v) => [`  ${verdictLine(v)}`, ...v.violations.map((x) => `         - ${x.message}`)]),
+    ...report.verdicts.flatMap((v) => [
+      `  ${verdictLine(v)}`,
+      ...v.violations.map((x) => `         - ${x.message}`),
+    ]),
     "",
     `Files: ${files.join(", ")}`,
     report.mandatoryFailures.length > 0
@@ -92,7 +117,8 @@ export function markdownSummary(input: PlanSummaryInput): string {
   if (failing.length > 0) {
     out.push("#### Violations", "");
     for (const v of failing) {
-      for (const violation of v.violations) out.push(`- **${v.policy}** (${v.enforcementLevel}): ${escapeCell(violation.message)}`);
+      for (const violation of v.violations)
+        out.push(`- **${v.policy}** (${v.enforcementLevel}): ${escapeCell(violation.message)}`);
     }
     out.push("");
   }

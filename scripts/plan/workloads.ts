@@ -20,7 +20,9 @@ export function plannedResources(resources: readonly CapturedResource[]): Planne
     name: r.name,
     parent: r.parent ? (nameOf.get(r.parent) ?? r.parent) : undefined,
     protect: r.protect,
-    ...(r.custom ? { inputs: plainProps(r.inputs, "redact") } : { outputs: plainProps(r.outputs ?? {}, "redact") }),
+    ...(r.custom
+      ? { inputs: plainProps(r.inputs, "redact") }
+      : { outputs: plainProps(r.outputs ?? {}, "redact") }),
   }));
 }
 
@@ -56,7 +58,12 @@ export function dockerSpecs(resources: readonly CapturedResource[]): string | un
   for (const r of resources) {
     const group = DOCKER_KINDS[r.type];
     if (!group) continue;
-    (grouped[group] ??= []).push({ resource: r.name, protect: r.protect || undefined, ...(plainProps(r.inputs, "redact") as object) });
+    grouped[group] ??= [];
+    grouped[group].push({
+      resource: r.name,
+      protect: r.protect || undefined,
+      ...(plainProps(r.inputs, "redact") as object),
+    });
   }
   return Object.keys(grouped).length > 0 ? stringify(grouped, { lineWidth: 0 }) : undefined;
 }

@@ -22,7 +22,10 @@ interface Run {
 function plan(name: string, args: string[]): Promise<Run> {
   const out = join(work, name);
   return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["tsx", "scripts/plan.ts", ...args, "--out", out], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn("npx", ["tsx", "scripts/plan.ts", ...args, "--out", out], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => {
@@ -51,8 +54,18 @@ beforeAll(async () => {
   const [dev, prod, badValue, unprotected, noStack] = await Promise.all([
     plan("dev", ["--stack", "dev"]),
     plan("prod", ["--stack", "prod"]),
-    plan("bad-value", ["--stack", "prod", "--config-file", stackFileWith("prod", "pgstack:memoryLimit: 8Gi", "pgstack:memoryLimit: 8")]),
-    plan("unprotected", ["--stack", "prod", "--config-file", stackFileWith("prod", "pgstack:protect: true", "pgstack:protect: false")]),
+    plan("bad-value", [
+      "--stack",
+      "prod",
+      "--config-file",
+      stackFileWith("prod", "pgstack:memoryLimit: 8Gi", "pgstack:memoryLimit: 8"),
+    ]),
+    plan("unprotected", [
+      "--stack",
+      "prod",
+      "--config-file",
+      stackFileWith("prod", "pgstack:protect: true", "pgstack:protect: false"),
+    ]),
     plan("no-stack", []),
   ]);
   Object.assign(runs, { dev, prod, badValue, unprotected, noStack });
@@ -60,7 +73,15 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const RENDERED = ["postgresql.conf", "pg_hba.conf", "pgbackrest.conf", "pgbackrest-runner.conf", "check-data-dir.sh", "init-roles.sh", "bootstrap-replica.sh"];
+const RENDERED = [
+  "postgresql.conf",
+  "pg_hba.conf",
+  "pgbackrest.conf",
+  "pgbackrest-runner.conf",
+  "check-data-dir.sh",
+  "init-roles.sh",
+  "bootstrap-replica.sh",
+];
 
 describe.each(["dev", "prod"])("npm run plan -- --stack %s", (stack) => {
   const run = () => runs[stack];
@@ -75,7 +96,10 @@ describe.each(["dev", "prod"])("npm run plan -- --stack %s", (stack) => {
     expect(JSON.parse(readFileSync(join(run().out, "spec.json"), "utf8")).stack).toBe(stack);
   });
   it("writes the registered resources and a clean policy report", () => {
-    const resources = JSON.parse(readFileSync(join(run().out, "resources.json"), "utf8")) as { type: string; name: string }[];
+    const resources = JSON.parse(readFileSync(join(run().out, "resources.json"), "utf8")) as {
+      type: string;
+      name: string;
+    }[];
     const cluster = stack === "dev" ? "pgstack:docker:PostgresCluster" : "pgstack:kubernetes:PostgresCluster";
     expect(resources.map((r) => r.type)).toContain(cluster);
     const report = JSON.parse(readFileSync(join(run().out, "policy-report.json"), "utf8"));
@@ -84,10 +108,21 @@ describe.each(["dev", "prod"])("npm run plan -- --stack %s", (stack) => {
     expect(report.policyConfig).toBe(`policies/config/${stack}.json`);
   });
   it("prints the key settings and each verdict, and writes the same as markdown", () => {
-    for (const setting of ["memory limit", "shared_buffers", "work_mem", "max_connections", "wal_level", "archive_mode", "archive_timeout", "replicas", "full backups", "repository"]) {
+    for (const setting of [
+      "memory limit",
+      "shared_buffers",
+      "work_mem",
+      "max_connections",
+      "wal_level",
+      "archive_mode",
+      "archive_timeout",
+      "replicas",
+      "full backups",
+      "repository",
+    ]) {
       expect(run().stdout).toContain(setting);
     }
-    expect(run().stdout).toMatch(/  pass +postgres-memory-budget\n/);
+    expect(run().stdout).toMatch(/ {2}pass +postgres-memory-budget\n/);
     expect(run().stdout).toContain("OK: no mandatory policy violations");
     const summary = readFileSync(join(run().out, "summary.md"), "utf8");
     expect(summary).toContain(`### pgstack plan: \`${stack}\``);
@@ -110,9 +145,18 @@ describe("what the plan writes per platform", () => {
     expect(existsSync(join(runs.dev.out, "manifests.yaml"))).toBe(false);
   });
   it("prod writes Kubernetes manifests with apiVersion and kind", () => {
-    const documents = parseAllDocuments(readFileSync(join(runs.prod.out, "manifests.yaml"), "utf8")).map((d) => d.toJS());
+    const documents = parseAllDocuments(readFileSync(join(runs.prod.out, "manifests.yaml"), "utf8")).map(
+      (d) => d.toJS(),
+    );
     const kinds = documents.map((d) => `${d.apiVersion}/${d.kind}`);
-    expect(kinds).toEqual(expect.arrayContaining(["apps/v1/StatefulSet", "batch/v1/CronJob", "v1/ConfigMap", "networking.k8s.io/v1/NetworkPolicy"]));
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        "apps/v1/StatefulSet",
+        "batch/v1/CronJob",
+        "v1/ConfigMap",
+        "networking.k8s.io/v1/NetworkPolicy",
+      ]),
+    );
     expect(existsSync(join(runs.prod.out, "containers.yaml"))).toBe(false);
   });
 });
@@ -128,7 +172,9 @@ describe("a plan that must not pass", () => {
     expect(runs.unprotected.code).toBe(1);
     expect(runs.unprotected.stderr).toContain("mandatory policy violation(s): postgres-production-readiness");
     expect(runs.unprotected.stdout).toMatch(/FAIL postgres-production-readiness \(mandatory\)/);
-    expect(readFileSync(join(runs.unprotected.out, "summary.md"), "utf8")).toContain(":x: **1 mandatory policy violation(s)**");
+    expect(readFileSync(join(runs.unprotected.out, "summary.md"), "utf8")).toContain(
+      ":x: **1 mandatory policy violation(s)**",
+    );
   });
   it("no --stack exits 2 with the usage", () => {
     expect(runs.noStack.code).toBe(2);
