@@ -9,7 +9,9 @@ export interface RestoreOptions {
   readonly dataDir?: string;
   /**
    * `off` for a copy that must not archive: a restored cluster otherwise keeps archive_mode and
-   * archive_command and pushes a new timeline into this stack's repository.
+   * archive_command and pushes a new timeline into this stack's repository. Defaults to `off`
+   * whenever `dataDir` is given (a copy is never the member), and to the member's own setting
+   * otherwise; `preserve` must be asked for explicitly to let a copy archive.
    */
   readonly archiveMode?: "off" | "preserve";
 }
@@ -127,6 +129,7 @@ export function restoreCommand(
       argv.push("--type=standby");
       break;
   }
-  if (options.archiveMode !== undefined) argv.push(`--archive-mode=${options.archiveMode}`);
+  const archiveMode = options.archiveMode ?? (options.dataDir !== undefined ? "off" : undefined);
+  if (archiveMode !== undefined) argv.push(`--archive-mode=${archiveMode}`);
   return argv;
 }

@@ -117,6 +117,26 @@ describe("restoreCommand", () => {
     ]);
   });
 
+  it("a copy in another directory never archives unless asked: it would push a new timeline into this stack's repository", () => {
+    expect(
+      restoreCommand(model, { type: "time", time: "2025-01-31 13:45:00+00" }, { dataDir: "/tmp/copy" }),
+    ).toEqual([
+      ...base,
+      "--pg1-path=/tmp/copy",
+      "--type=time",
+      "--target=2025-01-31 13:45:00+00",
+      "--target-action=promote",
+      "--archive-mode=off",
+    ]);
+    expect(
+      restoreCommand(model, { type: "latest" }, { dataDir: "/tmp/copy", archiveMode: "preserve" }),
+    ).toEqual([...base, "--pg1-path=/tmp/copy", "--archive-mode=preserve"]);
+    // In place (the member itself, e.g. a PITR of the primary) the member keeps archiving.
+    expect(restoreCommand(model, { type: "latest" }).some((arg) => arg.startsWith("--archive-mode"))).toBe(
+      false,
+    );
+  });
+
   it("never adds --delta: a restore refuses a non-empty directory instead of overwriting it", () => {
     for (const target of [{ type: "latest" }, { type: "standby" }] as const) {
       expect(restoreCommand(model, target)).not.toContain("--delta");
