@@ -73,6 +73,12 @@ describe("image/Dockerfile", () => {
     expect(dockerfile).toContain(`test "$(pgbackrest version)" = "pgBackRest ${arg("PGBACKREST_VERSION")}"`);
   });
 
+  it("installs the system CA store pgBackRest verifies AWS S3 with (the base image does not keep one)", () => {
+    const install = instructions.find((line) => line.includes("apt-get install"));
+    expect(install).toMatch(/\bca-certificates\b/);
+    expect(dockerfile).toContain("test -s /etc/ssl/certs/ca-certificates.crt");
+  });
+
   it("checks supercronic against a pinned checksum and ends as the postgres user", () => {
     expect(dockerfile).toMatch(/ARG SUPERCRONIC_VERSION=v\d+\.\d+\.\d+/);
     expect(dockerfile).toMatch(/ARG SUPERCRONIC_SHA1_AMD64=[0-9a-f]{40}/);
