@@ -1,18 +1,13 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { PostgresClusterArgs, PostgresClusterOutputs } from "../platform/postgres-cluster-args";
-import { SECRET_FILES } from "../render/secret-files";
+import { entrypointEnvironment } from "../render/image-entrypoint";
+import type { S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { memberResourceName } from "../spec/layout";
 import { backupRunner } from "./backup-runner";
 import { StackCertificateAuthority } from "./certificates";
-import {
-  type ArchiveCredentials,
-  memberConfigUploads,
-  memberSecretUploads,
-  memberTlsUploads,
-  POSTGRES_USER,
-} from "./config-files";
+import { memberConfigUploads, memberSecretUploads, memberTlsUploads, POSTGRES_USER } from "./config-files";
 import { postgresImage } from "./image";
 import { dockerLabels, MEMBER_LABEL } from "./labels";
 import { clusterNetworks, PUBLISH_ADDRESS } from "./network";
@@ -55,7 +50,7 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
     const ca = new StackCertificateAuthority(`${name}-tls`, spec, this);
     const image = postgresImage(`${name}-image`, spec, this);
 
-    let s3: ArchiveCredentials | undefined;
+    let s3: S3Credentials | undefined;
     const storeReady: pulumi.Resource[] = [];
     if (spec.archive.store === "minio") {
       const store = objectStore(`${name}-minio`, spec, networks.cluster, ca, this);
@@ -194,21 +189,18 @@ function assertDockerSpec(spec: ClusterSpec): void {
 }
 
 /**
- * Environment of a member: paths and names only, never a secret value. The official entrypoint
- * reads the superuser's password from POSTGRES_PASSWORD_FILE when it initialises the primary.
+ * Environment of a member: paths and names only, never a secret value. The primary gets the
+ * official entrypoint's (it initialises an empty volume); PGHOST/PGPORT point psql and the
+ * scripts at the member's own socket.
  */
 export function memberEnvironment(spec: ClusterSpec, member: MemberSpec): string[] {
-  const { layout, postgres } = spec;
-  const environment = [`PGDATA=${layout.dataDir}`, `PGHOST=${layout.socketDir}`, `PGPORT=${layout.port}`];
-  if (member.role === "primary") {
-    environment.push(
-      `POSTGRES_USER=${postgres.superuser}`,
-      `POSTGRES_PASSWORD_FILE=${layout.secretsDir}/${SECRET_FILES.superuserPassword}`,
-      // Page checksums: silent corruption is reported on read, and by pgBackRest during backups.
-      "POSTGRES_INITDB_ARGS=--data-checksums",
-    );
-  }
-  return environment;
+  const { layout } = spec;
+  const environment: Record<string, string> = {
+    ...(member.role === "primary" ? entrypointEnvironment(spec) : { PGDATA: layout.dataDir }),
+    PGHOST: layout.socketDir,
+    PGPORT: String(layout.port),
+  };
+  return Object.entries(environment).map(([name, value]) => `${name}=${value}`);
 }
 
 /** The static AWS keys a Docker stack needs to archive to AWS S3 (no IRSA outside Kubernetes). */
@@ -216,7 +208,7 @@ function awsCredentials(
   spec: ClusterSpec,
   accessKeyId: pulumi.Output<string> | undefined,
   secretAccessKey: pulumi.Output<string> | undefined,
-): ArchiveCredentials {
+): S3Credentials {
   if (accessKeyId === undefined || secretAccessKey === undefined) {
     const missing = [
       accessKeyId ? undefined : "archiveAccessKeyId",

@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { replicaBootstrapCommand } from "../render/commands";
+import { entrypointEnvironment } from "../render/image-entrypoint";
 import { processMax } from "../render/pgbackrest-conf";
-import { SECRET_FILES } from "../render/secret-files";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { formatQuantity } from "../spec/units";
 import { fileMounts } from "./file-mounts";
@@ -11,6 +11,7 @@ import { objectNames } from "./names";
 import { type FileSources, podFiles } from "./pod-files";
 import { containerSecurityContext, podSecurityContext } from "./pod-security";
 import { PGBACKREST_PORT_NAME, POSTGRES_PORT_NAME } from "./services";
+import type { WebIdentity } from "./web-identity";
 
 type Container = k8s.types.input.core.v1.Container;
 type Volume = k8s.types.input.core.v1.Volume;
@@ -25,6 +26,14 @@ export const STARTUP_FAILURE_THRESHOLD = 180;
 /** Liveness gives two minutes: a restart interrupts whatever PostgreSQL was doing, so only a hang earns one. */
 export const LIVENESS_FAILURE_THRESHOLD = 12;
 export const READINESS_FAILURE_THRESHOLD = 3;
+
+/**
+ * Minutes `pulumi up` waits for a member to turn ready. Pulumi's default for a StatefulSet is 10:
+ * shorter than the startup budget above (crash recovery), and a new replica first clones the
+ * primary in its init container, before any probe runs. Past this, `up` reports a failure while
+ * the member keeps starting.
+ */
+export const READY_TIMEOUT_MINUTES = (PROBE_PERIOD_SECONDS * STARTUP_FAILURE_THRESHOLD) / 60 + 60;
 
 /**
  * Seconds a member gets to stop. Kubernetes sends SIGTERM, which PostgreSQL treats as a "smart"
@@ -45,6 +54,8 @@ export interface MemberDependencies {
   readonly serviceAccountName: pulumi.Input<string>;
   readonly headlessServiceName: pulumi.Input<string>;
   readonly sources: FileSources;
+  /** IRSA: how PostgreSQL's archive_command/restore_command reach S3 (web-id key type). */
+  readonly webIdentity?: WebIdentity;
 }
 
 /**
@@ -123,11 +134,10 @@ export function memberStatefulSet(
     // superuser's password file and init-roles.sh, then execs these arguments. A replica never
     // goes through it: on an empty directory it would initialise an empty primary.
     ...(member.role === "primary" ? { args: [...commands.postgres] } : { command: [...commands.postgres] }),
+    // Paths and names only (the entrypoint reads the password from the mounted secret file).
     env: [
-      { name: "PGDATA", value: layout.dataDir },
-      { name: "POSTGRES_USER", value: spec.postgres.superuser },
-      // A path, not the password: the entrypoint reads the mounted secret file.
-      { name: "POSTGRES_PASSWORD_FILE", value: `${layout.secretsDir}/${SECRET_FILES.superuserPassword}` },
+      ...Object.entries(entrypointEnvironment(spec)).map(([envName, value]) => ({ name: envName, value })),
+      ...(deps.webIdentity?.env ?? []),
     ],
     ports: [{ name: POSTGRES_PORT_NAME, containerPort: layout.port, protocol: "TCP" }],
     resources: postgresResources,
@@ -151,8 +161,10 @@ export function memberStatefulSet(
         ...files.memberPgbackrest,
         ...files.initdbScripts,
       ]),
+      ...(deps.webIdentity ? [deps.webIdentity.mount] : []),
     ],
   });
+  if (deps.webIdentity) volumes.push(deps.webIdentity.volume);
 
   const containers: Container[] = [postgres];
   if (member.role === "primary") {
@@ -218,7 +230,10 @@ export function memberStatefulSet(
         ],
       },
     },
-    opts,
+    {
+      ...opts,
+      customTimeouts: { create: `${READY_TIMEOUT_MINUTES}m`, update: `${READY_TIMEOUT_MINUTES}m` },
+    },
   );
 }
 

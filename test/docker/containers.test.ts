@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { INITDB_SCRIPTS_DIR } from "../../components/docker/config-files";
 import { OFFICIAL_ENTRYPOINT } from "../../components/docker/startup-commands";
 import { replicaBootstrapCommand } from "../../components/render/commands";
+import { INITDB_SCRIPTS_DIR } from "../../components/render/image-entrypoint";
 import { RUNNER_CLIENT_CN } from "../../components/render/pgbackrest-conf";
 import { shellCommand } from "../../components/render/shell-quote";
 import type { RenderedFiles } from "../../components/spec/cluster-spec";
@@ -114,6 +114,18 @@ describe("database members", () => {
       dev.spec.files["init-roles.sh"],
     ]);
     expect(initdb(containerNamed(dev, "pgstack-dev-replica-1"))).toEqual([]);
+  });
+
+  it("primary: initialised by the official entrypoint with page checksums and the password file", () => {
+    const envs = containerNamed(dev, "pgstack-dev-primary").inputs.envs as string[];
+    expect(envs).toEqual([
+      `PGDATA=${dev.spec.layout.dataDir}`,
+      "POSTGRES_USER=postgres",
+      "POSTGRES_PASSWORD_FILE=/run/secrets/pgstack/superuser-password",
+      "POSTGRES_INITDB_ARGS=--data-checksums",
+      "PGHOST=/var/run/postgresql",
+      "PGPORT=5432",
+    ]);
   });
 
   it("primary: integrity check, then the pgBackRest TLS server, then PostgreSQL through the official entrypoint", () => {
