@@ -221,6 +221,29 @@ describe("init-roles.sh on PostgreSQL 15", () => {
     ).toBe("pg_stat_statements");
   });
 
+  it("exempts the superuser from a statement_timeout set above its role (pgBackRest's pg_backup_start waits for a checkpoint)", async () => {
+    // A database-wide setting stands in for postgresql.conf's: both rank below a role's own setting.
+    psql(primary, "postgres", "ALTER DATABASE app SET statement_timeout = '1min'");
+    try {
+      // A fresh superuser session, as pgBackRest opens one.
+      expect(psql(primary, "app", "SHOW statement_timeout")).toBe("0");
+      const client = new Client({
+        host: "127.0.0.1",
+        port: primary.layout.port,
+        user: "app",
+        database: "app",
+        password: PASSWORDS.app,
+      });
+      await client.connect();
+      const { rows } = await client.query("SHOW statement_timeout");
+      await client.end();
+      // Everyone else keeps the limit.
+      expect(rows[0].statement_timeout).toBe("1min");
+    } finally {
+      psql(primary, "postgres", "ALTER DATABASE app RESET statement_timeout");
+    }
+  });
+
   it("keeps other roles out of the application database", async () => {
     const client = new Client({
       host: "127.0.0.1",
