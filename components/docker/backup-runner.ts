@@ -2,9 +2,10 @@ import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { RUNNER_CLIENT_CN } from "../render/pgbackrest-conf";
 import type { ClusterSecretValues } from "../secrets/cluster-secrets";
+import type { S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec } from "../spec/cluster-spec";
 import type { StackCertificateAuthority } from "./certificates";
-import { type ArchiveCredentials, BACKUP_CRONTAB, POSTGRES_USER, runnerUploads } from "./config-files";
+import { BACKUP_CRONTAB, POSTGRES_USER, runnerUploads } from "./config-files";
 import { dockerLabels } from "./labels";
 import { type ContainerLimits, logOptions, unprivileged } from "./runtime";
 import { backupCrontab, runnerStartScript } from "./startup-commands";
@@ -23,7 +24,7 @@ export interface BackupRunnerArgs {
   readonly image: pulumi.Input<string>;
   readonly network: docker.Network;
   readonly secrets: ClusterSecretValues;
-  readonly s3: ArchiveCredentials | undefined;
+  readonly s3: S3Credentials | undefined;
   readonly ca: StackCertificateAuthority;
   /** The primary: the runner starts once it is healthy. */
   readonly primary: docker.Container;

@@ -1,12 +1,10 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  PGBACKREST_SECRET_INCLUDE_FILE,
-  PGBACKREST_TLS_FILES,
-  renderPgbackrestSecretInclude,
-} from "../render/pgbackrest-conf";
+import { INITDB_SCRIPTS_DIR } from "../render/image-entrypoint";
+import { PGBACKREST_SECRET_INCLUDE_FILE, PGBACKREST_TLS_FILES } from "../render/pgbackrest-conf";
 import { SECRET_FILES } from "../render/secret-files";
 import type { ClusterSecretValues } from "../secrets/cluster-secrets";
+import { pgbackrestSecretInclude, type S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec, MemberSpec, RenderedFiles } from "../spec/cluster-spec";
 import type { IssuedCertificate } from "./certificates";
 
@@ -34,9 +32,6 @@ export const POSTGRES_USER = `${POSTGRES_UID}:${POSTGRES_UID}`;
 const READ_ONLY_FILE = "0444";
 const READ_ONLY_SCRIPT = "0555";
 const SECRET_FILE = "0400";
-
-/** Where the official image looks for scripts to run once, at initdb. */
-export const INITDB_SCRIPTS_DIR = "/docker-entrypoint-initdb.d";
 
 /** File name of the backup schedule (supercronic crontab) in the runner's config directory. */
 export const BACKUP_CRONTAB = "backup.crontab";
@@ -76,7 +71,7 @@ export function memberConfigUploads(spec: ClusterSpec, member: MemberSpec): Uplo
 export function memberSecretUploads(
   spec: ClusterSpec,
   secrets: ClusterSecretValues,
-  s3: ArchiveCredentials | undefined,
+  s3: S3Credentials | undefined,
 ): Upload[] {
   const { layout } = spec;
   return [
@@ -85,7 +80,7 @@ export function memberSecretUploads(
     secretFile(`${layout.secretsDir}/${SECRET_FILES.appPassword}`, secrets.appPassword),
     secretFile(
       `${layout.pgbackrestIncludeDir}/${PGBACKREST_SECRET_INCLUDE_FILE}`,
-      pgbackrestInclude(spec, secrets, s3),
+      pgbackrestSecretInclude(spec, secrets.repoCipherPass, s3),
     ),
   ];
 }
@@ -108,7 +103,7 @@ export function memberTlsUploads(
 export function runnerUploads(
   spec: ClusterSpec,
   secrets: ClusterSecretValues,
-  s3: ArchiveCredentials | undefined,
+  s3: S3Credentials | undefined,
   certificate: IssuedCertificate,
   caPem: pulumi.Input<string>,
   crontab: string,
@@ -119,37 +114,12 @@ export function runnerUploads(
     configFile(`${spec.layout.configDir}/${BACKUP_CRONTAB}`, crontab),
     secretFile(
       `${runner.includeDir}/${PGBACKREST_SECRET_INCLUDE_FILE}`,
-      pgbackrestInclude(spec, secrets, s3),
+      pgbackrestSecretInclude(spec, secrets.repoCipherPass, s3),
     ),
     configFile(`${runner.tlsDir}/${PGBACKREST_TLS_FILES.runnerCert}`, certificate.certPem),
     secretFile(`${runner.tlsDir}/${PGBACKREST_TLS_FILES.runnerKey}`, certificate.keyPem),
     configFile(`${runner.tlsDir}/${PGBACKREST_TLS_FILES.ca}`, caPem),
   ];
-}
-
-/** Static S3 credentials pgBackRest signs requests with (MinIO's root user, or an AWS key). */
-export interface ArchiveCredentials {
-  readonly accessKeyId: pulumi.Output<string>;
-  readonly secretAccessKey: pulumi.Output<string>;
-}
-
-/** The include file's text, inside a secret Output: the renderer decides which keys it holds. */
-function pgbackrestInclude(
-  spec: ClusterSpec,
-  secrets: ClusterSecretValues,
-  s3: ArchiveCredentials | undefined,
-): pulumi.Output<string> {
-  return pulumi.secret(
-    pulumi
-      .all([secrets.repoCipherPass, s3?.accessKeyId, s3?.secretAccessKey])
-      .apply(([cipherPass, accessKeyId, secretAccessKey]) =>
-        renderPgbackrestSecretInclude(spec, {
-          "repo1-cipher-pass": cipherPass,
-          "repo1-s3-key": accessKeyId,
-          "repo1-s3-key-secret": secretAccessKey,
-        }),
-      ),
-  );
 }
 
 /** A root-owned read-only file (for containers that run as root, such as MinIO). */

@@ -1,9 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec } from "../spec/cluster-spec";
 import type { StackCertificateAuthority } from "./certificates";
-import { type ArchiveCredentials, rootConfigFile, rootSecretFile } from "./config-files";
+import { rootConfigFile, rootSecretFile } from "./config-files";
 import { objectStoreImage } from "./image";
 import { dockerLabels } from "./labels";
 import { type ContainerLimits, logOptions, unprivileged } from "./runtime";
@@ -26,7 +27,7 @@ export interface ObjectStore {
   /** The one-shot job that creates the bucket; pgBackRest needs it to exist. */
   readonly bucketJob: docker.Container;
   /** MinIO's root user, which pgBackRest signs its requests with (secret Outputs). */
-  readonly credentials: ArchiveCredentials;
+  readonly credentials: S3Credentials;
 }
 
 /**
@@ -57,7 +58,7 @@ export function objectStore(
     { length: 40, special: false },
     dataResourceOptions(spec, parent),
   );
-  const credentials: ArchiveCredentials = {
+  const credentials: S3Credentials = {
     accessKeyId: pulumi.secret(accessKeyId.result),
     secretAccessKey: pulumi.secret(secretAccessKey.result),
   };

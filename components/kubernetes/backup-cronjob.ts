@@ -1,11 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../spec/cluster-spec";
-import { fileMounts } from "./file-mounts";
-import { componentSelector, recommendedLabels } from "./labels";
+import { recommendedLabels } from "./labels";
 import { objectNames } from "./names";
-import { type FileSources, podFiles } from "./pod-files";
-import { containerSecurityContext, podSecurityContext } from "./pod-security";
+import { type RunnerDependencies, runnerPodTemplate } from "./runner-pod";
 
 /** A run that has not started within an hour of its time (controller down) is skipped, not piled up. */
 export const STARTING_DEADLINE_SECONDS = 3600;
@@ -18,19 +16,6 @@ export const BACKOFF_LIMIT = 2;
 export const ACTIVE_DEADLINE_SECONDS = { full: 20 * 3600, diff: 8 * 3600 } as const;
 export const HISTORY_LIMITS = { successful: 3, failed: 5 } as const;
 
-/** The runner holds no data: pgBackRest compresses on the primary and streams to S3. */
-const RUNNER_RESOURCES = {
-  requests: { cpu: "250m", memory: "256Mi" },
-  limits: { cpu: "1", memory: "1Gi" },
-};
-
-export interface BackupDependencies {
-  readonly namespace: pulumi.Input<string>;
-  readonly serviceAccountName: pulumi.Input<string>;
-  /** Runner files: ConfigMap, pgBackRest secrets, and the runner's client certificate Secret. */
-  readonly sources: FileSources;
-}
-
 /**
  * The scheduled backups: full and differential CronJobs of the backup runner, a pgBackRest
  * repository host that reaches the primary only through its TLS server with the runner's
@@ -40,31 +25,11 @@ export interface BackupDependencies {
  */
 export function backupCronJobs(
   spec: ClusterSpec,
-  deps: BackupDependencies,
+  deps: RunnerDependencies,
   opts: pulumi.CustomResourceOptions,
 ): k8s.batch.v1.CronJob[] {
   const names = objectNames(spec);
-  const { layout, commands } = spec;
-  const mounted = fileMounts("runner-files", podFiles(spec, deps.sources).runner);
-  const volumes = [
-    ...mounted.volumes,
-    { name: "log", emptyDir: { sizeLimit: "1Gi" } },
-    { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
-  ];
-  const volumeMounts = [
-    ...mounted.mounts,
-    { name: "log", mountPath: layout.runner.logPath },
-    { name: "tmp", mountPath: "/tmp" },
-  ];
-  const step = (name: string, command: readonly string[]): k8s.types.input.core.v1.Container => ({
-    name,
-    image: spec.postgres.image,
-    imagePullPolicy: "IfNotPresent",
-    command: [...command],
-    resources: RUNNER_RESOURCES,
-    securityContext: containerSecurityContext,
-    volumeMounts,
-  });
+  const { commands } = spec;
 
   const cronJob = (name: string, kind: "full" | "diff", backup: readonly string[]) =>
     new k8s.batch.v1.CronJob(
@@ -85,21 +50,12 @@ export function backupCronJobs(
             spec: {
               backoffLimit: BACKOFF_LIMIT,
               activeDeadlineSeconds: ACTIVE_DEADLINE_SECONDS[kind],
-              template: {
-                metadata: {
-                  labels: { ...recommendedLabels(spec, "backup"), ...componentSelector(spec, "backup") },
-                },
-                spec: {
-                  restartPolicy: "Never",
-                  serviceAccountName: deps.serviceAccountName,
-                  automountServiceAccountToken: false,
-                  enableServiceLinks: false,
-                  securityContext: podSecurityContext,
-                  initContainers: [step(`backup-${kind}`, backup)],
-                  containers: [step("verify", commands.runnerVerify)],
-                  volumes,
-                },
-              },
+              template: runnerPodTemplate(
+                spec,
+                deps,
+                { name: `backup-${kind}`, command: backup },
+                { name: "verify", command: commands.runnerVerify },
+              ),
             },
           },
         },

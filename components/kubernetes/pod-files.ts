@@ -1,11 +1,9 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { INITDB_SCRIPTS_DIR } from "../render/image-entrypoint";
 import { PGBACKREST_SECRET_INCLUDE_FILE, PGBACKREST_TLS_FILES } from "../render/pgbackrest-conf";
 import { SECRET_FILES } from "../render/secret-files";
 import type { ClusterSpec, RenderedFiles } from "../spec/cluster-spec";
 import type { MountedFile } from "./file-mounts";
-
-/** Where the official image runs initialisation scripts from, once, when initdb ran. */
-export const INITDB_SCRIPTS_DIR = "/docker-entrypoint-initdb.d";
 
 /** Private keys: 0600 before fsGroup (0640 root:postgres after), which PostgreSQL and pgBackRest accept. */
 const KEY_MODE = 0o600;

@@ -1,17 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PGBACKREST_SECRET_INCLUDE_FILE, renderPgbackrestSecretInclude } from "../render/pgbackrest-conf";
+import { PGBACKREST_SECRET_INCLUDE_FILE } from "../render/pgbackrest-conf";
 import { SECRET_FILES } from "../render/secret-files";
 import type { ClusterSecretValues } from "../secrets/cluster-secrets";
+import { pgbackrestSecretInclude, type S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec } from "../spec/cluster-spec";
 import { recommendedLabels } from "./labels";
 import { objectNames } from "./names";
-
-/** Static S3 credentials for pgBackRest (keyType "shared"). */
-export interface S3Keys {
-  readonly accessKeyId: pulumi.Output<string>;
-  readonly secretAccessKey: pulumi.Output<string>;
-}
 
 export interface StackSecrets {
   /** The password files of layout.secretsDir, keyed by their file names (SECRET_FILES). */
@@ -30,7 +25,7 @@ export function stackSecrets(
   spec: ClusterSpec,
   namespace: pulumi.Input<string>,
   secrets: ClusterSecretValues,
-  s3Keys: S3Keys | undefined,
+  s3Keys: S3Credentials | undefined,
   opts: pulumi.CustomResourceOptions,
 ): StackSecrets {
   const names = objectNames(spec);
@@ -50,15 +45,7 @@ export function stackSecrets(
     },
     opts,
   );
-  const include = pulumi
-    .all([secrets.repoCipherPass, s3Keys?.accessKeyId, s3Keys?.secretAccessKey])
-    .apply(([cipherPass, accessKeyId, secretAccessKey]) =>
-      renderPgbackrestSecretInclude(spec, {
-        "repo1-cipher-pass": cipherPass,
-        "repo1-s3-key": accessKeyId,
-        "repo1-s3-key-secret": secretAccessKey,
-      }),
-    );
+  const include = pgbackrestSecretInclude(spec, secrets.repoCipherPass, s3Keys);
   const pgbackrest = new k8s.core.v1.Secret(
     names.pgbackrestSecrets,
     {

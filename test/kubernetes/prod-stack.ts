@@ -35,6 +35,8 @@ export interface RegisteredResource {
   readonly parent: string;
   /** URNs this resource waits for (dependsOn and the resources its inputs come from). */
   readonly dependencies: readonly string[];
+  /** How long `pulumi up` waits for it (customTimeouts), when set. */
+  readonly customTimeouts?: { readonly create: string; readonly update: string };
 }
 
 export interface ProdStack {
@@ -135,7 +137,13 @@ export async function deployProd(overrides: Record<string, unknown> = {}): Promi
   const registered = new Map<string, { type: string; name: string; inputs: Record<string, unknown> }>();
   const options = new Map<
     string,
-    { protect: boolean; retainOnDelete: boolean; parent: string; dependencies: string[] }
+    {
+      protect: boolean;
+      retainOnDelete: boolean;
+      parent: string;
+      dependencies: string[];
+      customTimeouts?: { create: string; update: string };
+    }
   >();
   await pulumi.runtime.setMocks(
     {
@@ -164,6 +172,12 @@ export async function deployProd(overrides: Record<string, unknown> = {}): Promi
       retainOnDelete: req.getRetainondelete() === true,
       parent: req.getParent(),
       dependencies: req.getDependenciesList(),
+      customTimeouts: req.getCustomtimeouts()
+        ? {
+            create: req.getCustomtimeouts()?.getCreate() ?? "",
+            update: req.getCustomtimeouts()?.getUpdate() ?? "",
+          }
+        : undefined,
     });
     return registerResource(req, callback);
   };
@@ -185,6 +199,7 @@ export async function deployProd(overrides: Record<string, unknown> = {}): Promi
     retainOnDelete: options.get(key)?.retainOnDelete ?? false,
     parent: options.get(key)?.parent ?? "",
     dependencies: options.get(key)?.dependencies ?? [],
+    customTimeouts: options.get(key)?.customTimeouts,
   }));
   const ofType = (type: string) => resources.filter((resource) => resource.type === type);
   return {
@@ -215,6 +230,7 @@ interface RegisterRequest {
   getProtect(): boolean | undefined;
   getRetainondelete(): boolean | undefined;
   getDependenciesList(): string[];
+  getCustomtimeouts(): { getCreate(): string; getUpdate(): string } | undefined;
 }
 
 /** Resolves once every output of the component resolved and no registration is pending. */

@@ -1,0 +1,79 @@
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { ClusterSpec } from "../spec/cluster-spec";
+import { fileMounts } from "./file-mounts";
+import { componentSelector, recommendedLabels } from "./labels";
+import { type FileSources, podFiles } from "./pod-files";
+import { containerSecurityContext, podSecurityContext } from "./pod-security";
+import type { WebIdentity } from "./web-identity";
+
+/** The runner holds no data: pgBackRest compresses on the primary and streams to S3. */
+const RUNNER_RESOURCES = {
+  requests: { cpu: "250m", memory: "256Mi" },
+  limits: { cpu: "1", memory: "1Gi" },
+};
+
+export interface RunnerDependencies {
+  readonly namespace: pulumi.Input<string>;
+  readonly serviceAccountName: pulumi.Input<string>;
+  /** Runner files: ConfigMap, pgBackRest secrets, and the runner's client certificate Secret. */
+  readonly sources: FileSources;
+  /** IRSA: how the runner reaches S3 (web-id key type). */
+  readonly webIdentity?: WebIdentity;
+}
+
+/** One step of a runner pod: a container name and the rendered command it runs. */
+export interface RunnerStep {
+  readonly name: string;
+  readonly command: readonly string[];
+}
+
+/**
+ * The pod template of the backup runner, the pgBackRest repository host: `first` runs as an init
+ * container and `then` only after it succeeded, so a failure of either fails the pod (and its Job).
+ * It reaches the primary only through its TLS server with the runner's client certificate: no
+ * Kubernetes API token, no exec, no SSH. Its root filesystem is read-only; pgBackRest writes its
+ * log and lock files to emptyDirs at the layout's paths.
+ */
+export function runnerPodTemplate(
+  spec: ClusterSpec,
+  deps: RunnerDependencies,
+  first: RunnerStep,
+  then: RunnerStep,
+): k8s.types.input.core.v1.PodTemplateSpec {
+  const mounted = fileMounts("runner-files", podFiles(spec, deps.sources).runner);
+  const volumeMounts = [
+    ...mounted.mounts,
+    { name: "log", mountPath: spec.layout.runner.logPath },
+    { name: "tmp", mountPath: "/tmp" },
+    ...(deps.webIdentity ? [deps.webIdentity.mount] : []),
+  ];
+  const container = (step: RunnerStep): k8s.types.input.core.v1.Container => ({
+    name: step.name,
+    image: spec.postgres.image,
+    imagePullPolicy: "IfNotPresent",
+    command: [...step.command],
+    resources: RUNNER_RESOURCES,
+    securityContext: containerSecurityContext,
+    ...(deps.webIdentity ? { env: deps.webIdentity.env } : {}),
+    volumeMounts,
+  });
+  return {
+    metadata: { labels: { ...recommendedLabels(spec, "backup"), ...componentSelector(spec, "backup") } },
+    spec: {
+      restartPolicy: "Never",
+      serviceAccountName: deps.serviceAccountName,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      securityContext: podSecurityContext,
+      initContainers: [container(first)],
+      containers: [container(then)],
+      volumes: [
+        ...mounted.volumes,
+        { name: "log", emptyDir: { sizeLimit: "1Gi" } },
+        { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
+        ...(deps.webIdentity ? [deps.webIdentity.volume] : []),
+      ],
+    },
+  };
+}
