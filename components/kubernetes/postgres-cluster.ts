@@ -4,6 +4,7 @@ import { ArchiveAccess } from "../aws/archive-access";
 import { ArchiveBucket } from "../aws/archive-bucket";
 import type { PostgresClusterArgs, PostgresClusterOutputs } from "../platform/postgres-cluster-args";
 import { RUNNER_CLIENT_CN } from "../render/pgbackrest-conf";
+import type { S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { backupCronJobs } from "./backup-cronjob";
 import { renderedFilesConfigMap } from "./config-maps";
@@ -11,12 +12,13 @@ import { objectNames, serviceHost } from "./names";
 import { stackNamespace } from "./namespace";
 import { stackNetworkPolicies } from "./network-policy";
 import { stackDisruptionBudgets } from "./pod-disruption-budget";
-import { type S3Keys, stackSecrets } from "./secrets";
+import { stackSecrets } from "./secrets";
 import { stackServiceAccounts } from "./service-accounts";
 import { stackServices } from "./services";
 import { stanzaJob } from "./stanza-job";
 import { memberStatefulSet } from "./statefulset";
 import { stackCertificates } from "./tls";
+import { webIdentity } from "./web-identity";
 
 /** Names of the stack's Secrets, for operators (`kubectl get secret -n <namespace> <name>`). */
 export interface KubernetesSecretNames {
@@ -68,7 +70,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
       { archive: spec.archive, protect: spec.protect, tags },
       child,
     );
-    const givenKeys: S3Keys | undefined =
+    const givenKeys: S3Credentials | undefined =
       secrets.archiveAccessKeyId && secrets.archiveSecretAccessKey
         ? { accessKeyId: secrets.archiveAccessKeyId, secretAccessKey: secrets.archiveSecretAccessKey }
         : undefined;
@@ -89,7 +91,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
             child,
           )
         : undefined;
-    const s3Keys: S3Keys | undefined =
+    const s3Keys: S3Credentials | undefined =
       spec.archive.keyType !== "shared"
         ? undefined
         : (givenKeys ?? {
@@ -98,6 +100,10 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
           });
 
     const accounts = stackServiceAccounts(spec, namespace, access?.roleArn, child);
+    const identity =
+      spec.archive.keyType === "web-id" && access?.roleArn !== undefined
+        ? webIdentity(access.roleArn)
+        : undefined;
     const files = renderedFilesConfigMap(spec, namespace, child);
     const stackSecretObjects = stackSecrets(spec, namespace, secrets, s3Keys, child);
     const certificates = stackCertificates(spec, namespace, RUNNER_CLIENT_CN, child);
@@ -119,6 +125,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
             pgbackrest: stackSecretObjects.pgbackrest.metadata.name,
             tls: (certificates.memberSecrets.get(memberSpec.name) as k8s.core.v1.Secret).metadata.name,
           },
+          webIdentity: identity,
         },
         // With spec.protect, `pulumi destroy` refuses, and a replacement (a changed volume
         // template) stops for a person to decide instead of recreating the member.
@@ -138,6 +145,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
         pgbackrest: stackSecretObjects.pgbackrest.metadata.name,
         tls: certificates.runnerSecret.metadata.name,
       },
+      webIdentity: identity,
     };
     const stanza = stanzaJob(spec, runner, { ...child, dependsOn: [primaryStatefulSet, ...networkPolicies] });
     backupCronJobs(spec, runner, { ...child, dependsOn: [stanza] });

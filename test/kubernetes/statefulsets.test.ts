@@ -89,6 +89,20 @@ describe("member StatefulSets", () => {
     ).toBeGreaterThanOrEqual(60);
   });
 
+  it("make pulumi up wait through the startup budget and a replica's first clone, not Pulumi's 10 minutes", () => {
+    const startupMinutes =
+      (containerOf(primary, "postgres").startupProbe.failureThreshold *
+        containerOf(primary, "postgres").startupProbe.periodSeconds) /
+      60;
+    for (const name of ["pgstack-prod-primary", "pgstack-prod-replica-1"]) {
+      const timeouts = stack.named("kubernetes:apps/v1:StatefulSet", name).customTimeouts;
+      for (const wait of [timeouts?.create, timeouts?.update]) {
+        expect(wait, name).toMatch(/^\d+m$/);
+        expect(Number.parseInt(wait ?? "0", 10), name).toBeGreaterThan(startupMinutes);
+      }
+    }
+  });
+
   it("run the rendered commands: integrity check first, the bootstrap on replicas, PostgreSQL last", () => {
     const { commands } = stack.spec;
     expect(podOf(primary).initContainers.map((c: Json) => c.command)).toEqual([commands.integrityCheck]);
@@ -100,6 +114,20 @@ describe("member StatefulSets", () => {
     expect(containerOf(primary, "postgres").args).toEqual(commands.postgres);
     expect(containerOf(primary, "postgres").command).toBeUndefined();
     expect(containerOf(replica, "postgres").command).toEqual(commands.postgres);
+  });
+
+  it("initialise the primary through the official entrypoint with page checksums, as dev does", () => {
+    const env = Object.fromEntries(containerOf(primary, "postgres").env.map((e: Json) => [e.name, e.value]));
+    expect(env).toEqual({
+      PGDATA: stack.spec.layout.dataDir,
+      POSTGRES_USER: "postgres",
+      POSTGRES_PASSWORD_FILE: "/run/secrets/pgstack/superuser-password",
+      // Checksums can only be chosen at initdb: a prod cluster without them stays without them.
+      POSTGRES_INITDB_ARGS: "--data-checksums",
+      // IRSA (see below): the role to assume and the projected token.
+      AWS_ROLE_ARN: expect.any(String),
+      AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+    });
   });
 
   it("run the pgBackRest TLS server beside the primary only, on the data volume and socket", () => {
@@ -210,5 +238,39 @@ describe("disruption budgets", () => {
     expect(byName["pgstack-prod-primary"].maxUnavailable).toBe(0);
     expect(byName["pgstack-prod-primary"].selector.matchLabels["pgstack.io/role"]).toBe("primary");
     expect(byName["pgstack-prod-replica"].maxUnavailable).toBe(1);
+  });
+});
+
+describe("S3 access with IRSA (s3Access=irsa)", () => {
+  const roleOf = () => stack.ofType("aws:iam/role:Role");
+
+  it("projects an STS-audience token and names the role in the members' PostgreSQL containers", () => {
+    expect(roleOf()).toHaveLength(1);
+    for (const statefulSet of [primary, replica]) {
+      const env = Object.fromEntries(
+        containerOf(statefulSet, "postgres").env.map((e: Json) => [e.name, e.value]),
+      );
+      expect(env.AWS_WEB_IDENTITY_TOKEN_FILE).toBe("/var/run/secrets/eks.amazonaws.com/serviceaccount/token");
+      expect(env.AWS_ROLE_ARN).toMatch(/^arn:aws:iam::|role/);
+      expect(
+        mountsOf(statefulSet, "postgres")["/var/run/secrets/eks.amazonaws.com/serviceaccount"].readOnly,
+      ).toBe(true);
+      const volume = podOf(statefulSet).volumes.find((v: Json) => v.name === "aws-iam-token");
+      expect(volume.projected.sources[0].serviceAccountToken).toMatchObject({
+        audience: "sts.amazonaws.com",
+      });
+      // No Kubernetes API token: the projected STS token is the pod's only credential.
+      expect(podOf(statefulSet).automountServiceAccountToken).toBe(false);
+    }
+  });
+
+  it("gives the backup runner the same identity, and the TLS sidecar none", () => {
+    for (const cronJob of stack.ofType("kubernetes:batch/v1:CronJob")) {
+      const pod = (unwrap(cronJob.inputs) as Json).spec.jobTemplate.spec.template.spec;
+      for (const container of [...pod.containers, ...pod.initContainers]) {
+        expect(container.env.map((e: Json) => e.name)).toContain("AWS_WEB_IDENTITY_TOKEN_FILE");
+      }
+    }
+    expect(containerOf(primary, "pgbackrest-server").env).toBeUndefined();
   });
 });
