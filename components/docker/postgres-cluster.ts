@@ -66,12 +66,16 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
     const primary = spec.members.find((member) => member.role === "primary") as MemberSpec;
     for (const member of [primary, ...spec.members.filter((m) => m.role === "replica")]) {
       const volume = memberVolume(`${name}-${member.name}-data`, spec, member, this);
-      const certificate = ca.issueServer(member.name, [spec.layout.hosts[member.name]]);
       const isPrimary = member.role === "primary";
+      const published = isPrimary && spec.network.publishPort !== undefined;
+      // A client of the published port connects to localhost: verify-full needs that name too.
+      const certificate = ca.issueServer(member.name, [
+        spec.layout.hosts[member.name],
+        ...(published ? ["localhost"] : []),
+      ]);
       const networksAdvanced: docker.types.input.ContainerNetworksAdvanced[] = [
         { name: networks.cluster.name, aliases: [spec.layout.hosts[member.name]] },
       ];
-      const published = isPrimary && spec.network.publishPort !== undefined;
       if (published && networks.publish) networksAdvanced.push({ name: networks.publish.name });
       const container = new docker.Container(
         `${name}-${member.name}`,

@@ -61,6 +61,16 @@ describe("network exposure", () => {
     });
   });
 
+  it("certifies the published primary for localhost too, so sslmode=verify-full works through the port", () => {
+    const sans = (deployment: Deployment) =>
+      ofType(deployment, "tls:index/locallySignedCert:LocallySignedCert")
+        .concat(ofType(deployment, "tls:index/certRequest:CertRequest"))
+        .map((r) => r.inputs.dnsNames as string[] | undefined)
+        .filter((names): names is string[] => Array.isArray(names) && names.includes("pgstack-dev-primary"));
+    expect(sans(published).flat()).toContain("localhost");
+    expect(sans(dev).flat()).not.toContain("localhost");
+  });
+
   it("keeps the cluster network internal and publishes through a loopback-bound network only the primary joins", () => {
     const networks = ofType(published, NETWORK);
     const cluster = networks.find((n) => n.inputs.name === "pgstack-dev");
