@@ -88,7 +88,14 @@ describe("renderCommands", () => {
 });
 
 describe("restoreCommand", () => {
-  const base = ["pgbackrest", "restore", ...memberConfig, "--stanza=pgstack-dev"];
+  // One restore process per CPU: a restoring member runs nothing else.
+  const base = [
+    "pgbackrest",
+    "restore",
+    ...memberConfig,
+    "--stanza=pgstack-dev",
+    `--process-max=${model.resources.cpus}`,
+  ];
 
   it("recovers to a point in time and promotes", () => {
     expect(restoreCommand(model, { type: "time", time: "2025-01-31 13:45:00+00" })).toEqual([

@@ -115,7 +115,7 @@ describe("check-data-dir.sh on real directories", () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("global/pg_control is missing");
     expect(result.stderr).toContain(
-      `pgbackrest restore --config=/etc/pgbackrest/pgbackrest.conf --config-include-path=/etc/pgbackrest/conf.d --stanza=pgstack-dev --pg1-path=${damaged}`,
+      `pgbackrest restore --config=/etc/pgbackrest/pgbackrest.conf --config-include-path=/etc/pgbackrest/conf.d --stanza=pgstack-dev --process-max=2 --pg1-path=${damaged}`,
     );
     expect(result.stderr).toContain(`mv ${damaged} ${damaged}.damaged-`);
     expect(readdirSync(damaged).sort()).toEqual(before);
