@@ -62,3 +62,19 @@ describe("Pulumi.yaml documents the stack config", () => {
     }
   });
 });
+
+describe("README's configuration reference", () => {
+  const readme = readFileSync("README.md", "utf8");
+
+  it("has a row for every key, with the type Pulumi.yaml declares", () => {
+    for (const [key, declaration] of Object.entries(project.config)) {
+      const row = readme.split("\n").find((line) => line.startsWith(`| \`pgstack:${key}\` |`));
+      expect(row, `README row for pgstack:${key}`).toBeDefined();
+      expect(row?.split("|")[2].trim().startsWith(declaration.type), key).toBe(true);
+    }
+  });
+
+  it("names every secret", () => {
+    for (const key of SECRET_KEYS) expect(readme).toContain(`\`${key}\``);
+  });
+});
