@@ -316,25 +316,10 @@ async function writeMemberFiles(
     commonName: layout.hosts[name] ?? LOCAL_HOST,
     dnsNames: [LOCAL_HOST],
   });
-  await ownedDir(layout.tlsDir, postgres, 0o755);
-  await writeFileAs(
-    join(layout.tlsDir, PGBACKREST_TLS_FILES.serverCert),
-    await readFile(cert.certFile, "utf8"),
-    0o644,
-    postgres,
-  );
-  await writeFileAs(
-    join(layout.tlsDir, PGBACKREST_TLS_FILES.serverKey),
-    await readFile(cert.keyFile, "utf8"),
-    0o600,
-    postgres,
-  );
-  await writeFileAs(
-    join(layout.tlsDir, PGBACKREST_TLS_FILES.ca),
-    await readFile(ca.certFile, "utf8"),
-    0o644,
-    postgres,
-  );
+  await installCertificate(layout.tlsDir, postgres, cert, ca, {
+    cert: PGBACKREST_TLS_FILES.serverCert,
+    key: PGBACKREST_TLS_FILES.serverKey,
+  });
 
   await ownedDir(layout.volumeDir, postgres, 0o700);
   await ownedDir(layout.socketDir, postgres, 0o755);
@@ -360,25 +345,27 @@ async function writeRunnerFiles(
     runner,
   );
   const cert = await issueCertificate(ca, certDir, "runner", { commonName: RUNNER_CLIENT_CN, dnsNames: [] });
-  await ownedDir(paths.tlsDir, runner, 0o755);
-  await writeFileAs(
-    join(paths.tlsDir, PGBACKREST_TLS_FILES.runnerCert),
-    await readFile(cert.certFile, "utf8"),
-    0o644,
-    runner,
-  );
-  await writeFileAs(
-    join(paths.tlsDir, PGBACKREST_TLS_FILES.runnerKey),
-    await readFile(cert.keyFile, "utf8"),
-    0o600,
-    runner,
-  );
-  await writeFileAs(
-    join(paths.tlsDir, PGBACKREST_TLS_FILES.ca),
-    await readFile(ca.certFile, "utf8"),
-    0o644,
-    runner,
-  );
+  await installCertificate(paths.tlsDir, runner, cert, ca, {
+    cert: PGBACKREST_TLS_FILES.runnerCert,
+    key: PGBACKREST_TLS_FILES.runnerKey,
+  });
   await ownedDir(paths.logPath, runner, 0o700);
   await ownedDir(paths.lockPath, runner, 0o700);
+}
+
+/**
+ * A certificate, its key (0600: PostgreSQL and libpq refuse readable keys) and the stack CA,
+ * under the file names the rendered configs name, owned by the process that reads them.
+ */
+async function installCertificate(
+  dir: string,
+  owner: OsUser,
+  issued: { certFile: string; keyFile: string },
+  ca: CertificateFiles,
+  names: { cert: string; key: string },
+): Promise<void> {
+  await ownedDir(dir, owner, 0o755);
+  await writeFileAs(join(dir, names.cert), await readFile(issued.certFile, "utf8"), 0o644, owner);
+  await writeFileAs(join(dir, names.key), await readFile(issued.keyFile, "utf8"), 0o600, owner);
+  await writeFileAs(join(dir, PGBACKREST_TLS_FILES.ca), await readFile(ca.certFile, "utf8"), 0o644, owner);
 }
