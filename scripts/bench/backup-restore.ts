@@ -69,7 +69,7 @@ export interface RestoreFigures {
 
 /**
  * The rendered restore command into a new member of the stack, archiving off (a copy must not
- * push into the stack's repository), timed on its own; `extraArgs` for a diagnostic variant.
+ * push into the stack's repository), timed on its own; `extraArgs` replace rendered options for a diagnostic variant.
  */
 export async function restoreInto(
   cluster: ProvingCluster,
@@ -77,7 +77,10 @@ export async function restoreInto(
   extraArgs: readonly string[] = [],
 ): Promise<RestoreFigures> {
   const s3 = await s3rverPid(cluster);
-  const argv = [...restoreCommand(copy.spec, { type: "latest" }, { archiveMode: "off" }), ...extraArgs];
+  // pgBackRest refuses an option given twice: a diagnostic argument replaces the rendered one.
+  const replaced = new Set(extraArgs.map((arg) => arg.split("=")[0]));
+  const rendered = restoreCommand(copy.spec, { type: "latest" }, { archiveMode: "off" });
+  const argv = [...rendered.filter((arg) => !replaced.has(arg.split("=")[0])), ...extraArgs];
   const measured = await withCpu(() => cluster.pgbackrest(copy, argv, 3_600_000), s3);
   return {
     seconds: measured.wallSeconds,
