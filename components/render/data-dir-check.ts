@@ -44,8 +44,8 @@ case "$expected_major" in
     ;;
 esac
 
-# refuse PROBLEM [DETAIL...]: a problem only a person can resolve (no restore advice).
-refuse() {
+# explain PROBLEM [DETAIL...]: why PostgreSQL will not start, on stderr.
+explain() {
   {
     echo "pgstack: refusing to start PostgreSQL on $data_dir: $1"
     shift
@@ -54,18 +54,18 @@ refuse() {
     done
     echo "  Nothing was changed: pgstack never deletes, moves or re-initialises a data directory."
   } >&2
+}
+
+# refuse PROBLEM [DETAIL...]: a problem only a person can resolve (no restore advice).
+refuse() {
+  explain "$@"
   exit 1
 }
 
 # refuse_damaged PROBLEM [DETAIL...]: the directory is not a usable cluster; recover from the repository.
 refuse_damaged() {
+  explain "$@"
   {
-    echo "pgstack: refusing to start PostgreSQL on $data_dir: $1"
-    shift
-    for line in "$@"; do
-      echo "  $line"
-    done
-    echo "  Nothing was changed: pgstack never deletes, moves or re-initialises a data directory."
     echo ""
     echo "  To recover from the pgBackRest repository, as the postgres OS user, with this member's"
     echo "  PostgreSQL stopped and kept from restarting (on an empty directory it would initialise a"
