@@ -1,11 +1,10 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { INITDB_SCRIPTS_DIR } from "../render/image-entrypoint";
 import { PGBACKREST_SECRET_INCLUDE_FILE, PGBACKREST_TLS_FILES } from "../render/pgbackrest-conf";
 import { SECRET_FILES } from "../render/secret-files";
 import type { ClusterSecretValues } from "../secrets/cluster-secrets";
 import { pgbackrestSecretInclude, type S3Credentials } from "../secrets/pgbackrest-include";
-import type { ClusterSpec, MemberSpec, RenderedFiles } from "../spec/cluster-spec";
+import type { ClusterSpec, RenderedFiles } from "../spec/cluster-spec";
 import type { IssuedCertificate } from "./certificates";
 
 /**
@@ -45,7 +44,7 @@ function secretFile(file: string, content: pulumi.Input<string>, uid = POSTGRES_
 }
 
 /** The rendered files a database member reads, at the paths the rendered commands name. */
-export function memberConfigUploads(spec: ClusterSpec, member: MemberSpec): Upload[] {
+export function memberConfigUploads(spec: ClusterSpec): Upload[] {
   const { layout, files } = spec;
   const inConfigDir = (name: keyof RenderedFiles, mode = READ_ONLY_FILE) =>
     configFile(`${layout.configDir}/${name}`, files[name], mode);
@@ -55,12 +54,9 @@ export function memberConfigUploads(spec: ClusterSpec, member: MemberSpec): Uplo
     inConfigDir("check-data-dir.sh", READ_ONLY_SCRIPT),
     inConfigDir("init-roles.sh", READ_ONLY_SCRIPT),
     inConfigDir("bootstrap-replica.sh", READ_ONLY_SCRIPT),
+    inConfigDir("start-member.sh", READ_ONLY_SCRIPT),
     configFile(`${layout.pgbackrestConfigDir}/pgbackrest.conf`, files["pgbackrest.conf"]),
   ];
-  if (member.role === "primary") {
-    // The official entrypoint runs it once, right after initdb, against its temporary server.
-    uploads.push(configFile(`${INITDB_SCRIPTS_DIR}/init-roles.sh`, files["init-roles.sh"], READ_ONLY_SCRIPT));
-  }
   return uploads;
 }
 

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { PostgresClusterArgs, PostgresClusterOutputs } from "../platform/postgres-cluster-args";
-import { entrypointEnvironment } from "../render/image-entrypoint";
+import { INIT_COMMAND } from "../render/commands";
 import type { S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { memberResourceName } from "../spec/layout";
@@ -20,7 +20,7 @@ import {
   PRIMARY_WAIT_TIMEOUT_SECONDS,
   unprivileged,
 } from "./runtime";
-import { memberStartScript } from "./startup-commands";
+import { memberStartCommand } from "./startup-commands";
 import { memberVolume, memberVolumeName } from "./volumes";
 
 /**
@@ -84,10 +84,12 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
           hostname: spec.layout.hosts[member.name],
           image,
           user: POSTGRES_USER,
-          command: ["sh", "-c", memberStartScript(spec, member)],
+          // tini as PID 1 (the spec's init, as on Kubernetes), then the member's start script.
+          entrypoints: [...INIT_COMMAND],
+          command: memberStartCommand(spec, member),
           envs: memberEnvironment(spec, member),
           uploads: [
-            ...memberConfigUploads(spec, member),
+            ...memberConfigUploads(spec),
             ...memberTlsUploads(spec, certificate, ca.certPem),
             ...memberSecretUploads(spec, secrets, s3),
           ],
@@ -112,8 +114,6 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
           },
           ...memberResources(spec),
           restart: "unless-stopped",
-          // tini as PID 1: reaps the twice-forked pgBackRest TLS server and forwards the stop signal.
-          init: true,
           stopSignal: "SIGINT",
           stopTimeout: MEMBER_STOP_TIMEOUT_SECONDS,
           destroyGraceSeconds: MEMBER_STOP_TIMEOUT_SECONDS,
@@ -193,14 +193,13 @@ function assertDockerSpec(spec: ClusterSpec): void {
 }
 
 /**
- * Environment of a member: paths and names only, never a secret value. The primary gets the
- * official entrypoint's (it initialises an empty volume); PGHOST/PGPORT point psql and the
- * scripts at the member's own socket.
+ * Environment of a member: paths and names only, never a secret value. PGDATA, PGHOST and PGPORT
+ * point pg_ctl, psql and the scripts (`docker exec`) at the member's own data and socket.
  */
-export function memberEnvironment(spec: ClusterSpec, member: MemberSpec): string[] {
+export function memberEnvironment(spec: ClusterSpec, _member: MemberSpec): string[] {
   const { layout } = spec;
   const environment: Record<string, string> = {
-    ...(member.role === "primary" ? entrypointEnvironment(spec) : { PGDATA: layout.dataDir }),
+    PGDATA: layout.dataDir,
     PGHOST: layout.socketDir,
     PGPORT: String(layout.port),
   };

@@ -1,4 +1,4 @@
-import { replicaBootstrapCommand } from "../render/commands";
+import { memberStartArguments } from "../render/commands";
 import { shellCommand } from "../render/shell-quote";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 
@@ -8,54 +8,40 @@ import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
  * is computed here.
  */
 
-/** The official image's entrypoint: initdb and /docker-entrypoint-initdb.d on an empty PGDATA, then exec. */
-export const OFFICIAL_ENTRYPOINT = "docker-entrypoint.sh";
-
 /** Seconds between restarts of the pgBackRest TLS server if it ever exits. */
 const SERVER_RESTART_DELAY_SECONDS = 5;
 
 /**
- * The primary: the integrity check first (PostgreSQL never starts on a damaged directory), then
- * the pgBackRest TLS server as a second process, then PostgreSQL through the official entrypoint
- * (which initialises an empty directory and runs init-roles.sh once).
+ * The primary: the pgBackRest TLS server as a second process, then the rendered start-member.sh
+ * (integrity check, initdb where the stack has no database, roles, exec postgres).
  *
  * The TLS server runs in the primary's container, not a sidecar: it must share the primary's
  * network identity (the runner verifies the name `layout.hosts.primary` in its certificate) and
  * its socket directory, and Docker containers that share another's network namespace lose it
  * whenever that container restarts. It is started twice-forked, so its parent is the container's
- * init (tini, `init: true`), never the postmaster: the postmaster treats an unknown child that
- * dies by a signal as a crashed backend and restarts every session. A loop restarts it if it
- * exits; its output goes to the container log.
+ * init (tini, PID 1), never the postmaster: the postmaster treats an unknown child that dies by a
+ * signal as a crashed backend and restarts every session. A loop restarts it if it exits; its
+ * output goes to the container log.
  */
-export function primaryStartScript(spec: ClusterSpec): string {
-  const { commands } = spec;
-  const server = shellCommand(commands.pgbackrestServer);
+export function primaryStartScript(spec: ClusterSpec, member: MemberSpec): string {
+  const server = shellCommand(spec.commands.pgbackrestServer);
   return [
     "set -eu",
-    shellCommand(commands.integrityCheck),
     `( while :; do status=0; ${server} || status=$?; ` +
       `echo "pgstack: pgBackRest TLS server exited with status $status; restarting it in ${SERVER_RESTART_DELAY_SECONDS} s" >&2; ` +
       `sleep ${SERVER_RESTART_DELAY_SECONDS}; done & )`,
-    `exec ${OFFICIAL_ENTRYPOINT} ${shellCommand(commands.postgres)}`,
+    `exec ${shellCommand(memberStartArguments(spec, member.name))}`,
   ].join("\n");
 }
 
 /**
- * A replica: the bootstrap (clones the primary into an empty volume, leaves a non-empty one
- * alone), then the integrity check on what is there, then PostgreSQL directly. Never through the
- * official entrypoint: on an empty directory it would run initdb and start an empty primary.
+ * What a member's container runs after its entrypoint (tini): a replica runs start-member.sh
+ * directly (bootstrap, integrity check, postgres); the primary through primaryStartScript.
  */
-export function replicaStartScript(spec: ClusterSpec, member: MemberSpec): string {
-  return [
-    "set -eu",
-    shellCommand(replicaBootstrapCommand(spec, member.name)),
-    shellCommand(spec.commands.integrityCheck),
-    `exec ${shellCommand(spec.commands.postgres)}`,
-  ].join("\n");
-}
-
-export function memberStartScript(spec: ClusterSpec, member: MemberSpec): string {
-  return member.role === "primary" ? primaryStartScript(spec) : replicaStartScript(spec, member);
+export function memberStartCommand(spec: ClusterSpec, member: MemberSpec): string[] {
+  return member.role === "primary"
+    ? ["sh", "-c", primaryStartScript(spec, member)]
+    : memberStartArguments(spec, member.name);
 }
 
 /**

@@ -1,5 +1,4 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { INITDB_SCRIPTS_DIR } from "../render/image-entrypoint";
 import { PGBACKREST_SECRET_INCLUDE_FILE, PGBACKREST_TLS_FILES } from "../render/pgbackrest-conf";
 import { SECRET_FILES } from "../render/secret-files";
 import type { ClusterSpec, RenderedFiles } from "../spec/cluster-spec";
@@ -48,9 +47,9 @@ export function podFiles(spec: ClusterSpec, sources: FileSources) {
         "check-data-dir.sh",
         "init-roles.sh",
         "bootstrap-replica.sh",
+        "start-member.sh",
       ] as const
     ).map((name) => rendered(name, `${layout.configDir}/${name}`)),
-    initdbScripts: [rendered("init-roles.sh", `${INITDB_SCRIPTS_DIR}/init-roles.sh`)],
     memberTls: [
       tls("tls.crt", `${layout.tlsDir}/${PGBACKREST_TLS_FILES.serverCert}`),
       tls("tls.key", `${layout.tlsDir}/${PGBACKREST_TLS_FILES.serverKey}`),

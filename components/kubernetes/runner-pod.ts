@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { INIT_COMMAND } from "../render/commands";
 import type { ClusterSpec } from "../spec/cluster-spec";
 import { fileMounts } from "./file-mounts";
 import { componentSelector, recommendedLabels } from "./labels";
@@ -52,7 +53,8 @@ export function runnerPodTemplate(
     name: step.name,
     image: spec.postgres.image,
     imagePullPolicy: "IfNotPresent",
-    command: [...step.command],
+    // tini as PID 1: pgBackRest forks its own processes (process-max); an init reaps what they leave.
+    command: [...INIT_COMMAND, ...step.command],
     resources: RUNNER_RESOURCES,
     securityContext: containerSecurityContext,
     ...(deps.webIdentity ? { env: deps.webIdentity.env } : {}),

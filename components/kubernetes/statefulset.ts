@@ -1,7 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { replicaBootstrapCommand } from "../render/commands";
-import { entrypointEnvironment } from "../render/image-entrypoint";
+import { INIT_COMMAND, memberStartArguments, replicaBootstrapCommand } from "../render/commands";
 import { processMax } from "../render/pgbackrest-conf";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { formatQuantity } from "../spec/units";
@@ -103,13 +102,9 @@ export function memberStatefulSet(
     ...rest,
   });
 
-  const initContainers: Container[] = [
-    container("check-data-dir", {
-      command: [...commands.integrityCheck],
-      resources: postgresResources,
-      volumeMounts: [data, tmp, ...mountsFor("check", files.config)],
-    }),
-  ];
+  // A replica's first clone runs before any probe: its length grows with the database, and the
+  // startup probe's budget is for crash recovery. start-member.sh then finds the volume filled.
+  const initContainers: Container[] = [];
   if (member.role === "replica") {
     initContainers.push(
       container("bootstrap-replica", {
@@ -130,15 +125,12 @@ export function memberStatefulSet(
     timeoutSeconds: 5,
   };
   const postgres = container("postgres", {
-    // The primary keeps the image's entrypoint: on an empty volume it runs initdb with the
-    // superuser's password file and init-roles.sh, then execs these arguments. A replica never
-    // goes through it: on an empty directory it would initialise an empty primary.
-    ...(member.role === "primary" ? { args: [...commands.postgres] } : { command: [...commands.postgres] }),
-    // Paths and names only (the entrypoint reads the password from the mounted secret file).
-    env: [
-      ...Object.entries(entrypointEnvironment(spec)).map(([envName, value]) => ({ name: envName, value })),
-      ...(deps.webIdentity?.env ?? []),
-    ],
+    // tini as PID 1, then the rendered start-member.sh (integrity check, initdb only where the
+    // stack has no database, roles from the secret files, exec postgres): the same script as Docker.
+    command: [...INIT_COMMAND],
+    args: memberStartArguments(spec, member.name),
+    // IRSA's role and token path only: no secret value is ever in a process environment.
+    ...(deps.webIdentity ? { env: [...deps.webIdentity.env] } : {}),
     ports: [{ name: POSTGRES_PORT_NAME, containerPort: layout.port, protocol: "TCP" }],
     resources: postgresResources,
     startupProbe: { ...healthcheck, failureThreshold: STARTUP_FAILURE_THRESHOLD },
@@ -159,7 +151,6 @@ export function memberStatefulSet(
         ...files.memberTls,
         ...files.passwords,
         ...files.memberPgbackrest,
-        ...files.initdbScripts,
       ]),
       ...(deps.webIdentity ? [deps.webIdentity.mount] : []),
     ],
@@ -172,7 +163,7 @@ export function memberStatefulSet(
     const cpuLimit = String(processMax(resources.cpus));
     containers.push(
       container("pgbackrest-server", {
-        command: [...commands.pgbackrestServer],
+        command: [...INIT_COMMAND, ...commands.pgbackrestServer],
         ports: [{ name: PGBACKREST_PORT_NAME, containerPort: layout.pgbackrestServerPort, protocol: "TCP" }],
         resources: {
           requests: { cpu: "100m", memory: PGBACKREST_SERVER_MEMORY.request },

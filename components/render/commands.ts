@@ -17,7 +17,7 @@ export interface RestoreOptions {
 }
 
 /** `pgbackrest <command>` with the members' config and secret include directory. */
-function memberPgbackrest(model: ClusterModel, command: string): string[] {
+export function memberPgbackrest(model: ClusterModel, command: string): string[] {
   return [
     "pgbackrest",
     command,
@@ -39,16 +39,25 @@ function runnerPgbackrest(model: ClusterModel, command: string): string[] {
   ];
 }
 
+/**
+ * The init every container that runs PostgreSQL or pgBackRest has as PID 1 (Debian's tini, in the
+ * image): it reaps orphans, which the postmaster would take for crashed backends (pgBackRest's
+ * detached archive-push workers, timed-out probes), and forwards the stop signal.
+ */
+export const INIT_COMMAND: readonly string[] = ["tini", "--"];
+
 /** The commands the platforms run, as argv arrays: no shell unless the argv names one. */
 export function renderCommands(model: ClusterModel): RenderedCommands {
   const { layout, postgres } = model;
   // Scripts are mounted in the config directory under their RenderedFiles names.
   const script = (name: keyof RenderedFiles) => `${layout.configDir}/${name}`;
   return {
+    // Over TCP on the rendered port, as clients connect: a server that listens only on a socket
+    // (start-member.sh applying roles) is not ready for them.
     healthcheck: [
       "pg_isready",
       "-h",
-      layout.socketDir,
+      LOOPBACK,
       "-p",
       String(layout.port),
       "-U",
@@ -80,6 +89,25 @@ export function renderCommands(model: ClusterModel): RenderedCommands {
       `--config-include-path=${layout.pgbackrestIncludeDir}`,
     ],
   };
+}
+
+/** The loopback address probes connect to: present in every container's and pod's network. */
+const LOOPBACK = "127.0.0.1";
+
+/**
+ * What a member's PostgreSQL container runs after INIT_COMMAND: the rendered start-member.sh with
+ * the member's role (and a replica's slot, which bootstrap-replica.sh checks against the spec).
+ */
+export function memberStartArguments(model: ClusterModel, memberName: string): string[] {
+  const member = model.members.find((candidate) => candidate.name === memberName);
+  if (member === undefined) {
+    throw new Error(
+      `member start: ${memberName} is not a member of ${model.name}; members: ${model.members.map((m) => m.name).join(", ")}`,
+    );
+  }
+  const script = ["sh", `${model.layout.configDir}/start-member.sh`];
+  if (member.role === "primary") return [...script, "primary"];
+  return [...script, "replica", ...replicaBootstrapCommand(model, memberName).slice(-1)];
 }
 
 /**

@@ -5,6 +5,7 @@ import { renderInitRoles } from "./init-roles";
 import { renderPgHbaConf } from "./pg-hba-conf";
 import { renderPgbackrestConf, renderPgbackrestRunnerConf } from "./pgbackrest-conf";
 import { renderPostgresqlConf } from "./postgresql-conf";
+import { renderStartMember } from "./member-entrypoint";
 import { renderBootstrapReplica } from "./replica-bootstrap";
 
 /** Every file the platforms mount, rendered from the model. Pure: same model, same bytes. */
@@ -17,5 +18,6 @@ export function renderFiles(model: ClusterModel): RenderedFiles {
     "check-data-dir.sh": renderCheckDataDir(model),
     "init-roles.sh": renderInitRoles(model),
     "bootstrap-replica.sh": renderBootstrapReplica(model),
+    "start-member.sh": renderStartMember(model),
   };
 }

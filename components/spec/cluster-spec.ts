@@ -214,15 +214,17 @@ export interface RenderedFiles {
   readonly "pgbackrest-runner.conf": string;
   /** POSIX sh script run before PostgreSQL starts; refuses to start on a damaged data dir. */
   readonly "check-data-dir.sh": string;
-  /** POSIX sh script run once at initdb: creates the roles and the database. */
+  /** POSIX sh script run by start-member.sh on every start of the primary: roles, passwords, database. */
   readonly "init-roles.sh": string;
   /** POSIX sh script that turns an empty replica volume into a streaming standby. */
   readonly "bootstrap-replica.sh": string;
+  /** POSIX sh script every PostgreSQL container runs under tini: vet, initialise or clone, roles, exec postgres. */
+  readonly "start-member.sh": string;
 }
 
 /** Commands as argv arrays (no shell unless the argv says so). */
 export interface RenderedCommands {
-  /** pg_isready on the local socket for the app database. */
+  /** pg_isready over TCP on loopback and the rendered port, for the app database. */
   readonly healthcheck: readonly string[];
   /** Starts PostgreSQL with the rendered config. */
   readonly postgres: readonly string[];

@@ -1,7 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { OFFICIAL_ENTRYPOINT } from "../../components/docker/startup-commands";
-import { replicaBootstrapCommand } from "../../components/render/commands";
-import { INITDB_SCRIPTS_DIR } from "../../components/render/image-entrypoint";
+import { INIT_COMMAND, memberStartArguments } from "../../components/render/commands";
 import { RUNNER_CLIENT_CN } from "../../components/render/pgbackrest-conf";
 import { shellCommand } from "../../components/render/shell-quote";
 import type { RenderedFiles } from "../../components/spec/cluster-spec";
@@ -107,48 +105,42 @@ describe("database members", () => {
     }
   });
 
-  it("run init-roles.sh at initdb on the primary only", () => {
-    const initdb = (c: RegisteredResource) =>
-      uploadsOf(c).filter((u) => u.file.startsWith(`${INITDB_SCRIPTS_DIR}/`));
-    expect(initdb(containerNamed(dev, "pgstack-dev-primary")).map((u) => u.content)).toEqual([
-      dev.spec.files["init-roles.sh"],
-    ]);
-    expect(initdb(containerNamed(dev, "pgstack-dev-replica-1"))).toEqual([]);
+  it("run tini as PID 1 and the rendered start-member.sh, never the official image's entrypoint", () => {
+    for (const { container } of members()) {
+      expect(container.inputs.entrypoints, container.name as string).toEqual(INIT_COMMAND);
+      // Docker's own init would put a second tini in front of the spec's.
+      expect(container.inputs.init, container.name as string).toBeUndefined();
+      const uploads = uploadsOf(container);
+      expect(uploads.some((u) => u.file.startsWith("/docker-entrypoint-initdb.d/"))).toBe(false);
+      const start = uploads.find((u) => u.file === `${dev.spec.layout.configDir}/start-member.sh`);
+      expect(start?.content).toBe(dev.spec.files["start-member.sh"]);
+    }
   });
 
-  it("primary: initialised by the official entrypoint with page checksums and the password file", () => {
-    const envs = containerNamed(dev, "pgstack-dev-primary").inputs.envs as string[];
-    expect(envs).toEqual([
-      `PGDATA=${dev.spec.layout.dataDir}`,
-      "POSTGRES_USER=postgres",
-      "POSTGRES_PASSWORD_FILE=/run/secrets/pgstack/superuser-password",
-      "POSTGRES_INITDB_ARGS=--data-checksums",
-      "PGHOST=/var/run/postgresql",
-      "PGPORT=5432",
-    ]);
+  it("no secret and no initdb setting in a member's environment: paths only", () => {
+    for (const { container } of members()) {
+      expect(container.inputs.envs).toEqual([
+        `PGDATA=${dev.spec.layout.dataDir}`,
+        "PGHOST=/var/run/postgresql",
+        "PGPORT=5432",
+      ]);
+    }
   });
 
-  it("primary: integrity check, then the pgBackRest TLS server, then PostgreSQL through the official entrypoint", () => {
+  it("primary: the pgBackRest TLS server twice-forked under tini, then start-member.sh primary", () => {
     const { commands } = dev.spec;
     const lines = script(containerNamed(dev, "pgstack-dev-primary"));
     expect(lines[0]).toBe("set -eu");
-    expect(lines[1]).toBe(shellCommand(commands.integrityCheck));
-    expect(lines[2]).toContain(shellCommand(commands.pgbackrestServer));
-    expect(lines[2]).toMatch(/^\( while :; do .* done & \)$/);
-    expect(lines[3]).toBe(`exec ${OFFICIAL_ENTRYPOINT} ${shellCommand(commands.postgres)}`);
-    expect(lines).toHaveLength(4);
+    expect(lines[1]).toContain(shellCommand(commands.pgbackrestServer));
+    expect(lines[1]).toMatch(/^\( while :; do .* done & \)$/);
+    expect(lines[2]).toBe(`exec ${shellCommand(memberStartArguments(dev.spec, "primary"))}`);
+    expect(lines).toHaveLength(3);
   });
 
-  it("replica: clones the primary when empty, checks what is there, starts PostgreSQL (never initdb)", () => {
-    const { commands } = dev.spec;
-    const lines = script(containerNamed(dev, "pgstack-dev-replica-1"));
-    expect(lines).toEqual([
-      "set -eu",
-      shellCommand(replicaBootstrapCommand(dev.spec, "replica-1")),
-      shellCommand(commands.integrityCheck),
-      `exec ${shellCommand(commands.postgres)}`,
-    ]);
-    expect(lines.join("\n")).not.toContain(OFFICIAL_ENTRYPOINT);
+  it("replica: start-member.sh replica with its slot (bootstrap, integrity check, postgres; never initdb)", () => {
+    const replica = containerNamed(dev, "pgstack-dev-replica-1");
+    expect(replica.inputs.command).toEqual(memberStartArguments(dev.spec, "replica-1"));
+    expect((replica.inputs.command as string[]).slice(-2)).toEqual(["replica", "replica_1"]);
   });
 
   it("replica starts only after the primary is healthy", () => {

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { INIT_COMMAND } from "../../components/render/commands";
 import { deployProd, type Json, type ProdStack, unwrap } from "./prod-stack";
 
 let stack: ProdStack;
@@ -34,10 +35,17 @@ describe("backup CronJobs", () => {
     const { commands } = stack.spec;
     const full = podOf(cronJobs["pgstack-prod-backup-full"]);
     const diff = podOf(cronJobs["pgstack-prod-backup-diff"]);
-    expect(full.initContainers.map((c: Json) => c.command)).toEqual([commands.runnerBackupFull]);
-    expect(diff.initContainers.map((c: Json) => c.command)).toEqual([commands.runnerBackupDiff]);
+    // Under tini (PID 1), as every container that runs pgBackRest.
+    expect(full.initContainers.map((c: Json) => c.command)).toEqual([
+      [...INIT_COMMAND, ...commands.runnerBackupFull],
+    ]);
+    expect(diff.initContainers.map((c: Json) => c.command)).toEqual([
+      [...INIT_COMMAND, ...commands.runnerBackupDiff],
+    ]);
     for (const pod of [full, diff]) {
-      expect(pod.containers.map((c: Json) => c.command)).toEqual([commands.runnerVerify]);
+      expect(pod.containers.map((c: Json) => c.command)).toEqual([
+        [...INIT_COMMAND, ...commands.runnerVerify],
+      ]);
       expect(pod.restartPolicy).toBe("Never");
     }
   });
@@ -130,11 +138,12 @@ describe("stanza Job", () => {
     const job = unwrap(resource.inputs) as Json;
     const pod = job.spec.template.spec;
     expect(pod.initContainers[0].command).toEqual([
+      ...INIT_COMMAND,
       "pgbackrest",
       "stanza-create",
       ...stack.spec.commands.runnerCheck.slice(2),
     ]);
-    expect(pod.containers[0].command).toEqual(stack.spec.commands.runnerCheck);
+    expect(pod.containers[0].command).toEqual([...INIT_COMMAND, ...stack.spec.commands.runnerCheck]);
     expect(resource.dependencies).toContain(
       "urn:pulumi:prod::pgstack::pgstack:kubernetes:PostgresCluster$kubernetes:apps/v1:StatefulSet::pgstack-prod-primary",
     );

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { INIT_COMMAND, memberStartArguments } from "../../components/render/commands";
 import { deployProd, type Json, type ProdStack, unwrap } from "./prod-stack";
 
 // The members of `pulumi up --stack prod` (Pulumi.prod.yaml: 8Gi, 4 CPUs, 200Gi gp3, one replica).
@@ -103,28 +104,26 @@ describe("member StatefulSets", () => {
     }
   });
 
-  it("run the rendered commands: integrity check first, the bootstrap on replicas, PostgreSQL last", () => {
+  it("run tini as PID 1 and start-member.sh; a replica clones in an init container first", () => {
     const { commands } = stack.spec;
-    expect(podOf(primary).initContainers.map((c: Json) => c.command)).toEqual([commands.integrityCheck]);
+    expect(podOf(primary).initContainers).toEqual([]);
     expect(podOf(replica).initContainers.map((c: Json) => c.command)).toEqual([
-      commands.integrityCheck,
       [...commands.replicaBootstrap, "replica_1"],
     ]);
-    // The primary goes through the image's entrypoint (initdb on an empty volume); a replica never does.
-    expect(containerOf(primary, "postgres").args).toEqual(commands.postgres);
-    expect(containerOf(primary, "postgres").command).toBeUndefined();
-    expect(containerOf(replica, "postgres").command).toEqual(commands.postgres);
+    expect(containerOf(primary, "postgres").command).toEqual(INIT_COMMAND);
+    expect(containerOf(primary, "postgres").args).toEqual(memberStartArguments(stack.spec, "primary"));
+    expect(containerOf(replica, "postgres").command).toEqual(INIT_COMMAND);
+    expect(containerOf(replica, "postgres").args).toEqual(memberStartArguments(stack.spec, "replica-1"));
+    for (const statefulSet of [primary, replica]) {
+      for (const container of podOf(statefulSet).containers) {
+        expect(container.command.slice(0, 2), container.name).toEqual(INIT_COMMAND);
+      }
+    }
   });
 
-  it("initialise the primary through the official entrypoint with page checksums, as dev does", () => {
+  it("no secret and no initdb setting in the postgres container's environment: IRSA's role and token path only", () => {
     const env = Object.fromEntries(containerOf(primary, "postgres").env.map((e: Json) => [e.name, e.value]));
     expect(env).toEqual({
-      PGDATA: stack.spec.layout.dataDir,
-      POSTGRES_USER: "postgres",
-      POSTGRES_PASSWORD_FILE: "/run/secrets/pgstack/superuser-password",
-      // Checksums can only be chosen at initdb: a prod cluster without them stays without them.
-      POSTGRES_INITDB_ARGS: "--data-checksums",
-      // IRSA (see below): the role to assume and the projected token.
       AWS_ROLE_ARN: expect.any(String),
       AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
     });
@@ -132,7 +131,7 @@ describe("member StatefulSets", () => {
 
   it("run the pgBackRest TLS server beside the primary only, on the data volume and socket", () => {
     const server = containerOf(primary, "pgbackrest-server");
-    expect(server.command).toEqual(stack.spec.commands.pgbackrestServer);
+    expect(server.command).toEqual([...INIT_COMMAND, ...stack.spec.commands.pgbackrestServer]);
     expect(server.ports).toEqual([{ name: "pgbackrest", containerPort: 8432, protocol: "TCP" }]);
     const mounts = mountsOf(primary, "pgbackrest-server");
     expect(mounts["/var/lib/postgresql/data"].name).toBe("data");

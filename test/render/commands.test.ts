@@ -14,11 +14,11 @@ const runnerConfig = [
 ];
 
 describe("renderCommands", () => {
-  it("checks health with pg_isready on the local socket", () => {
+  it("checks health with pg_isready over TCP on loopback and the rendered port, as clients connect", () => {
     expect(commands.healthcheck).toEqual([
       "pg_isready",
       "-h",
-      "/var/run/postgresql",
+      "127.0.0.1",
       "-p",
       "5432",
       "-U",

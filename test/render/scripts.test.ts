@@ -7,7 +7,7 @@ import { fixtureModel } from "./fixtures";
 import { asPostgres, PG_BIN, postgresDir, postgresFile, postgresTempDir } from "./local-postgres";
 
 const files = renderFiles(fixtureModel());
-const scripts = ["check-data-dir.sh", "init-roles.sh", "bootstrap-replica.sh"] as const;
+const scripts = ["check-data-dir.sh", "init-roles.sh", "bootstrap-replica.sh", "start-member.sh"] as const;
 
 describe("rendered scripts", () => {
   it.each(scripts)("%s parses with sh -n and dash -n", (name) => {
