@@ -2,10 +2,10 @@ import type { ClusterModel } from "../spec/build-cluster-spec";
 import type { RenderedFiles } from "../spec/cluster-spec";
 import { renderCheckDataDir } from "./data-dir-check";
 import { renderInitRoles } from "./init-roles";
+import { renderStartMember } from "./member-entrypoint";
 import { renderPgHbaConf } from "./pg-hba-conf";
 import { renderPgbackrestConf, renderPgbackrestRunnerConf } from "./pgbackrest-conf";
 import { renderPostgresqlConf } from "./postgresql-conf";
-import { renderStartMember } from "./member-entrypoint";
 import { renderBootstrapReplica } from "./replica-bootstrap";
 
 /** Every file the platforms mount, rendered from the model. Pure: same model, same bytes. */
