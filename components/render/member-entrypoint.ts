@@ -16,7 +16,8 @@ import { shellCommand, shellQuote } from "./shell-quote";
  *   stanza: where the stack already has a database, an initdb would serve an empty one in its
  *   place, so it refuses and says how to restore;
  * - a primary applies roles and passwords from the secret files on every start (init-roles.sh,
- *   against a server listening on a private socket only, so no probe or client sees it early);
+ *   against a server listening on a private socket only, so no probe or client sees it early),
+ *   and right after its initdb creates the stanza, so the very first WAL segment can be archived;
  * - then execs PostgreSQL, which tini supervises: tini reaps orphans (pgBackRest's detached
  *   archive-push workers, timed-out probes), which the postmaster would take for crashed backends.
  * No secret is read into the environment: initdb and psql read the password files themselves.
@@ -43,6 +44,7 @@ export function renderStartMember(model: ClusterModel): string {
   const { layout, postgres, archive } = model;
   const repoLs = memberPgbackrest(model, "repo-ls").filter((arg) => !arg.startsWith("--stanza="));
   const restore = restoreCommand(model, { type: "latest" });
+  const stanzaCreate = memberPgbackrest(model, "stanza-create");
   const header = commentLines([
     ...generatedHeader(model, "start-member.sh"),
     "",
@@ -126,6 +128,7 @@ if [ "$role" = primary ] && [ ! -f "$data_dir/PG_VERSION" ]; then
   done
   echo "pgstack: $data_dir is empty and the repository has no stanza $stanza: initialising a new cluster."
   initdb -D "$data_dir" ${initdbArguments(model).map(shellQuote).join(" ")}
+  initialised=yes
 fi
 
 if [ "$role" = primary ] && [ ! -f "$data_dir/standby.signal" ]; then
@@ -136,6 +139,12 @@ if [ "$role" = primary ] && [ ! -f "$data_dir/standby.signal" ]; then
   pg_ctl start -D "$data_dir" -w -t ${ROLES_SERVER_START_TIMEOUT_SECONDS} -o "-c config_file=$config_dir/postgresql.conf -c listen_addresses='' -c unix_socket_directories=$private_socket"
   status=0
   PGHOST=$private_socket sh "$config_dir/init-roles.sh" || status=$?
+  if [ "$status" -eq 0 ] && [ "\${initialised:-}" = yes ]; then
+    # The stanza, before the first segment is archived. Not fatal: the backup runner creates it too
+    # (idempotent) and checks archiving end to end.
+    ${shellCommand(stanzaCreate)} --pg1-socket-path="$private_socket" ||
+      echo "pgstack: WARNING: stanza-create failed; archiving waits for the backup runner to create it." >&2
+  fi
   pg_ctl stop -D "$data_dir" -m fast -w -t ${ROLES_SERVER_START_TIMEOUT_SECONDS}
   rmdir "$private_socket"
   [ "$status" -eq 0 ] || die "init-roles.sh failed (exit $status): see its output above."
