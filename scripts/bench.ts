@@ -1,13 +1,13 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type LocalStack, prepareLocalStack } from "../test/proving/harness/local-stack";
 import { osUser, POSTGRES_USER } from "../test/proving/harness/os-users";
-import { freePort } from "../test/proving/harness/ports";
 import { ProcessSupervisor } from "../test/proving/harness/processes";
-import { ProvingCluster } from "../test/proving/harness/proving-cluster";
 import { runAttribution } from "./bench/attribution";
 import { fullBackup, restoreInto } from "./bench/backup-restore";
+import { type LocalStack, prepareLocalStack } from "./bench/local-harness/local-stack";
+import { freePort } from "./bench/local-harness/ports";
+import { ProvingCluster } from "./bench/local-harness/proving-cluster";
 import { describeMachine, diskSequentialWrite, versions } from "./bench/machine";
 import { pgbenchInit } from "./bench/pgbench";
 import { type PgtuneInput, pgtuneConfig, renderPgtune } from "./bench/pgtune";

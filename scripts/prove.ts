@@ -1,16 +1,13 @@
 import { parseArgs } from "node:util";
-import {
-  type LocalStack,
-  type ProvingStackName,
-  prepareLocalStack,
-} from "../test/proving/harness/local-stack";
 import { PROOFS } from "../test/proving/harness/proofs";
-import { ProvingCluster } from "../test/proving/harness/proving-cluster";
+import { ProvingCluster, type ProvingStackName } from "../test/proving/harness/proving-cluster";
 
 /**
  * npm run prove -- --stack dev|prod
- * Runs a stack's rendered configuration against real PostgreSQL 15, pgBackRest and S3 (s3rver)
- * on 127.0.0.1, one line per proof with what it measured. Exit 1 when a proof fails.
+ * Runs a stack as its platform runs it (each container's own command as PID 1 of its own
+ * namespaces, its files at their paths, its own network and memory limit) against real
+ * PostgreSQL 15, pgBackRest and an S3 stand-in, one line per proof with what it measured.
+ * Exit 1 when a proof fails. Needs root (namespaces, cgroups).
  * --keep leaves the run's files (configs, data dirs, logs) in place for diagnosis; the processes
  * are stopped all the same.
  */
@@ -25,10 +22,10 @@ async function main(): Promise<number> {
     console.error(`--stack must be dev or prod, got ${JSON.stringify(stack)}`);
     return 2;
   }
-  let local: LocalStack | undefined;
+  let cluster: ProvingCluster | undefined;
   const stop = async () => {
-    await local?.dispose({ keepFiles: values.keep });
-    if (local && values.keep) console.log(`files kept in ${local.site.root}`);
+    await cluster?.dispose({ keepFiles: values.keep });
+    if (cluster && values.keep) console.log("files kept (see the run's directory under the system temp dir)");
   };
   process.once("SIGINT", () => {
     void stop().finally(() => process.exit(130));
@@ -37,14 +34,13 @@ async function main(): Promise<number> {
   let failed = 0;
   try {
     const started = Date.now();
-    local = await prepareLocalStack(stack as ProvingStackName);
-    const cluster = new ProvingCluster(local);
+    cluster = await ProvingCluster.prepare(stack as ProvingStackName);
     await cluster.startPrimary();
     console.log(`pgstack prove: stack ${stack}, primary up in ${seconds(Date.now() - started)}`);
     for (const proof of PROOFS) {
       const proofStarted = Date.now();
       try {
-        const { figure } = await proof.run(cluster);
+        const { figure } = await proof.run(cluster as ProvingCluster);
         passed++;
         console.log(`ok   ${proof.id} ${proof.title}: ${figure} [${seconds(Date.now() - proofStarted)}]`);
       } catch (error) {

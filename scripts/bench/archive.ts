@@ -1,6 +1,6 @@
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { ProvingCluster } from "../../test/proving/harness/proving-cluster";
+import type { ProvingCluster } from "./local-harness/proving-cluster";
 
 /** s3rver keeps each object's bytes in a file named `<key>._S3rver_object`. */
 const OBJECT_SUFFIX = "._S3rver_object";

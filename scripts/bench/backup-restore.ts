@@ -1,10 +1,10 @@
 import { dirname } from "node:path";
 import { restoreCommand } from "../../components/render/commands";
-import type { Member } from "../../test/proving/harness/member";
 import { pollUntil } from "../../test/proving/harness/poll";
 import { run } from "../../test/proving/harness/processes";
-import type { ProvingCluster } from "../../test/proving/harness/proving-cluster";
 import { type CpuShare, withCpu } from "./cpu";
+import type { Member } from "./local-harness/member";
+import type { ProvingCluster } from "./local-harness/proving-cluster";
 
 /** Where the time of a transfer went: the machine's CPU and the S3 server's share of it. */
 export interface TransferCpu {

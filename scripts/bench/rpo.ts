@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { Client } from "pg";
-import type { ProvingCluster } from "../../test/proving/harness/proving-cluster";
 import { type RestoreFigures, restoreInto, startRestored } from "./backup-restore";
+import type { ProvingCluster } from "./local-harness/proving-cluster";
 import { BENCH_DATABASE, memberSql } from "./servers";
 
 const TABLE = "rpo_commits";

@@ -1,9 +1,9 @@
 import { appendFile, chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { Member } from "../../test/proving/harness/member";
 import type { OsUser } from "../../test/proving/harness/os-users";
 import { pollUntil } from "../../test/proving/harness/poll";
 import { type ProcessSupervisor, run, runOk, type Supervised } from "../../test/proving/harness/processes";
+import type { Member } from "./local-harness/member";
 
 /** The three configurations under comparison. */
 export type ConfigName = "pgstack" | "stock" | "pgtune";

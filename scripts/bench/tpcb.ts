@@ -1,7 +1,7 @@
 import { loadavg } from "node:os";
-import type { ProvingCluster } from "../../test/proving/harness/proving-cluster";
 import { archiveCatchUp, archivedBytes, type CatchUp } from "./archive";
 import { type CpuShare, cpuShare, sampleCpu } from "./cpu";
+import type { ProvingCluster } from "./local-harness/proving-cluster";
 import { type PgbenchResult, pgbenchRun, prepareRun } from "./pgbench";
 import { assertDurable, type BenchServer, type Bgwriter, bgwriter, type ConfigName } from "./servers";
 

@@ -81,15 +81,25 @@ function computedOutputs(
   return {};
 }
 
-const mocks: pulumi.runtime.Mocks = {
+/**
+ * Outputs a caller computes itself for some resources (the proving ground issues real
+ * certificates for @pulumi/tls resources); undefined leaves them to `computedOutputs`.
+ */
+export type OutputsOverride = (
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+) => Record<string, unknown> | undefined;
+
+const mocksWith = (override?: OutputsOverride): pulumi.runtime.Mocks => ({
   newResource: (args) => {
     const id =
       typeof args.inputs.bucket === "string" && args.type.startsWith("aws:s3/bucket:")
         ? args.inputs.bucket
         : `${args.name}-id`;
-    const computed = Object.fromEntries(
-      Object.entries(computedOutputs(args.type, args.name, args.inputs)).filter(([, v]) => v !== undefined),
-    );
+    const outputs =
+      override?.(args.type, args.name, args.inputs) ?? computedOutputs(args.type, args.name, args.inputs);
+    const computed = Object.fromEntries(Object.entries(outputs).filter(([, v]) => v !== undefined));
     return { id, state: { ...args.inputs, ...computed } };
   },
   call: (args) => {
@@ -104,7 +114,7 @@ const mocks: pulumi.runtime.Mocks = {
       return { json: JSON.stringify({ Version: "2012-10-17", Statement: args.inputs.statements ?? [] }) };
     return args.inputs;
   },
-};
+});
 
 /** The protobuf request fields the capture reads (RegisterResourceRequest, RegisterResourceOutputsRequest). */
 interface RegisterRequest {
@@ -130,8 +140,11 @@ interface MockMonitorLike {
 }
 
 /** Runs the program once and returns what it registered, in registration order. */
-export async function captureProgram(run: ProgramRun): Promise<CapturedResource[]> {
-  await pulumi.runtime.setMocks(mocks, run.project, run.stack, false);
+export async function captureProgram(
+  run: ProgramRun,
+  override?: OutputsOverride,
+): Promise<CapturedResource[]> {
+  await pulumi.runtime.setMocks(mocksWith(override), run.project, run.stack, false);
   pulumi.runtime.setAllConfig({ ...run.config }, [...run.secretKeys]);
   const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorLike;
   const captured = new Map<string, CapturedResource>();

@@ -3,7 +3,7 @@ import { ConfigError } from "../../components/config/config-error";
 import { parseStackConfig } from "../../components/config/parse-stack-config";
 import { readStackFiles } from "../../components/config/stack-files";
 import { buildClusterSpec } from "../../components/spec/build-cluster-spec";
-import { PROJECT_DIR } from "./harness/local-stack";
+import { PROJECT_DIR } from "./harness/captured-stack";
 
 /**
  * Proof 9: a config that would break durability never reaches a server. The proving ground runs

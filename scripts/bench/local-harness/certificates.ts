@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { runOk } from "./processes";
+import { runOk } from "../../../test/proving/harness/processes";
 
 /** A certificate and its key, as files. */
 export interface CertificateFiles {

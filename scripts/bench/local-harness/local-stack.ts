@@ -14,6 +14,8 @@ import {
 import { SECRET_FILES } from "../../../components/render/secret-files";
 import { buildClusterSpec } from "../../../components/spec/build-cluster-spec";
 import type { ClusterSpec } from "../../../components/spec/cluster-spec";
+import { type OsUser, osUser, POSTGRES_USER, RUNNER_USER } from "../../../test/proving/harness/os-users";
+import { ProcessSupervisor, stopStrays } from "../../../test/proving/harness/processes";
 import { type CertificateFiles, createCertificateAuthority, issueCertificate } from "./certificates";
 import {
   LOCAL_HOST,
@@ -27,9 +29,7 @@ import {
   memberRoot,
 } from "./local-layout";
 import { Member } from "./member";
-import { type OsUser, osUser, POSTGRES_USER, RUNNER_USER } from "./os-users";
 import { freePort } from "./ports";
-import { ProcessSupervisor, stopStrays } from "./processes";
 import { S3Server } from "./s3-server";
 
 export const PROJECT_DIR = resolve(__dirname, "../../..");

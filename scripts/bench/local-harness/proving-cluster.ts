@@ -7,10 +7,15 @@ import {
   restoreCommand,
 } from "../../../components/render/commands";
 import { SECRET_FILES } from "../../../components/render/secret-files";
+import { pollUntil } from "../../../test/proving/harness/poll";
+import {
+  describeFailure,
+  type RunResult,
+  run,
+  type Supervised,
+} from "../../../test/proving/harness/processes";
 import type { LocalStack } from "./local-stack";
 import type { Member } from "./member";
-import { pollUntil } from "./poll";
-import { describeFailure, type RunResult, run, type Supervised } from "./processes";
 
 /** pg_stat_archiver, as the proofs read it. */
 export interface ArchiverStats {

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { request } from "node:https";
 import { join, resolve } from "node:path";
-import { pollUntil } from "./poll";
-import type { ProcessSupervisor, Supervised } from "./processes";
+import { pollUntil } from "../../../test/proving/harness/poll";
+import type { ProcessSupervisor, Supervised } from "../../../test/proving/harness/processes";
 
 /** The S3 server's CLI, from the project's own node_modules (s3rver 3.7.1, patched at install). */
 const S3RVER_BIN = resolve(__dirname, "../../../node_modules/s3rver/bin/s3rver.js");

@@ -1,130 +1,68 @@
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ClusterSpec } from "../../../components/spec/cluster-spec";
-import type { OsUser } from "./os-users";
+import type { ExecOptions, ProbeResult } from "./container";
+import type { MemberRuntime, PlatformRuntime } from "./platform";
 import { pollUntil } from "./poll";
-import {
-  describeFailure,
-  type ProcessSupervisor,
-  type RunResult,
-  run,
-  runOk,
-  type Supervised,
-} from "./processes";
+import { describeFailure, type RunResult } from "./processes";
 
 /**
- * One PostgreSQL member on this machine, run from its own spec (built with its local layout):
- * the rendered integrity check, then the rendered `postgres` command, as the `postgres` OS user,
- * supervised by PID. Queries go through psql on the member's socket as the superuser (peer), the
- * way the rendered pg_hba.conf admits it.
+ * One PostgreSQL member as the proofs use it: its platform runtime (container or pod) plus what
+ * an operator does from outside, through the platform's exec (`docker exec`, `kubectl exec`):
+ * psql on the member's socket as the superuser (peer), or over the network with TLS from a client
+ * container, and pgBackRest commands.
  */
 export class Member {
-  private proc: Supervised | undefined;
-
   constructor(
-    readonly name: string,
+    readonly runtime: MemberRuntime,
     readonly spec: ClusterSpec,
-    private readonly supervisor: ProcessSupervisor,
-    readonly user: OsUser,
-    /** Environment of every process of this member (the local archive substitutions). */
-    readonly env: Readonly<Record<string, string>> = {},
-    /** libpq passfile (0600) with the superuser's password, for connections over TCP. */
-    private readonly passfile?: string,
+    private readonly platform: PlatformRuntime,
   ) {}
 
-  get port(): number {
-    return this.spec.layout.port;
+  get name(): string {
+    return this.runtime.name;
   }
 
+  /** PGDATA on this machine (inside the member's volume). */
   get dataDir(): string {
-    return this.spec.layout.dataDir;
+    return this.runtime.dataDir;
   }
 
   running(): boolean {
-    return this.proc?.running() ?? false;
+    try {
+      return this.runtime.container.running();
+    } catch {
+      return false;
+    }
   }
 
-  get pid(): number | undefined {
-    return this.running() ? this.proc?.pid : undefined;
+  start(options?: { readonly timeoutMs?: number }): Promise<void> {
+    return this.runtime.start(options);
   }
 
-  /** Runs an argv as this member's OS user with its environment. */
-  exec(argv: readonly string[], timeoutMs?: number): Promise<RunResult> {
-    return run(argv, { user: this.user, env: { PGDATA: this.dataDir, ...this.env }, timeoutMs });
+  stop(): Promise<void> {
+    return this.runtime.stop();
   }
 
-  async execOk(argv: readonly string[], timeoutMs?: number): Promise<RunResult> {
-    const result = await this.exec(argv, timeoutMs);
-    if (result.code !== 0) throw new Error(describeFailure(result));
+  /** The platform's readiness check, once. */
+  ready(): Promise<ProbeResult> {
+    return this.runtime.ready();
+  }
+
+  exec(argv: readonly string[], options?: ExecOptions): Promise<RunResult> {
+    return this.runtime.container.exec(argv, options);
+  }
+
+  async execOk(argv: readonly string[], options?: ExecOptions): Promise<RunResult> {
+    const result = await this.exec(argv, options);
+    if (result.code !== 0) throw new Error(`${this.name}: ${describeFailure(result)}`);
     return result;
   }
 
-  /** The rendered integrity check on this member's data directory. */
-  integrityCheck(): Promise<RunResult> {
-    return this.exec(this.spec.commands.integrityCheck);
-  }
-
-  healthcheck(): Promise<RunResult> {
-    return this.exec(this.spec.commands.healthcheck);
-  }
-
   /**
-   * Starts PostgreSQL as the platforms do: integrity check first (a refusal stops the start),
-   * then the rendered command; returns once the rendered healthcheck reports healthy.
-   */
-  async start(options: { readonly timeoutMs?: number } = {}): Promise<void> {
-    if (this.running()) throw new Error(`${this.name} is already running (pid ${this.proc?.pid})`);
-    const check = await this.integrityCheck();
-    if (check.code !== 0) throw new Error(`${this.name}: ${describeFailure(check)}`);
-    const proc = this.supervisor.start(this.name, this.spec.commands.postgres, {
-      user: this.user,
-      env: { PGDATA: this.dataDir, ...this.env },
-      // Fast shutdown: SIGTERM (smart) would wait for every client to disconnect.
-      stopSignal: "SIGINT",
-    });
-    this.proc = proc;
-    await pollUntil(
-      `${this.name} to report healthy (${this.spec.commands.healthcheck.join(" ")})`,
-      async () => {
-        if (!proc.running())
-          throw new Error(`${this.name} exited during start-up:\n${proc.log().slice(-3000)}`);
-        return (await this.healthcheck()).code === 0 ? true : undefined;
-      },
-      {
-        timeoutMs: options.timeoutMs ?? 60_000,
-        intervalMs: 200,
-        describe: async () => proc.log().slice(-2000),
-      },
-    );
-  }
-
-  /** Fast shutdown (SIGINT), SIGKILL after the timeout. */
-  async stop(timeoutMs = 30_000): Promise<void> {
-    if (this.proc) await this.supervisor.stop(this.proc, timeoutMs);
-  }
-
-  /** SIGKILL to the postmaster: a crash, no shutdown checkpoint. Waits until its backends are gone too. */
-  async crash(): Promise<void> {
-    if (!this.proc) return;
-    await this.supervisor.kill(this.proc, "SIGKILL");
-    // Orphaned backends notice the postmaster's death and exit; a new postmaster refuses to start
-    // while one still holds the shared memory. Their working directory is the data directory.
-    await pollUntil(`${this.name}'s backends to exit after the crash`, () => this.noProcessInDataDir());
-  }
-
-  /** True when no process of the member's OS user has its working directory in the data directory. */
-  private async noProcessInDataDir(): Promise<true | undefined> {
-    const ps = await run([
-      "sh",
-      "-c",
-      `pgrep -u ${this.user.name} postgres | xargs -r -n1 sh -c 'readlink /proc/$0/cwd'`,
-    ]);
-    return ps.stdout.split("\n").some((cwd) => cwd === this.dataDir) ? undefined : true;
-  }
-
-  /**
-   * Runs SQL through psql as the superuser and returns unaligned, tuples-only output: over the
-   * member's socket (peer), or with `tcp` over TCP to `localhost` with TLS verified against the
-   * stack's CA and the password from a passfile (the way a remote client connects).
+   * SQL through psql, unaligned and tuples-only: as the superuser on the member's socket (peer,
+   * the only way pg_hba admits it), or with `tcp` as the application role over TLS from where
+   * the stack admits a client (see PlatformRuntime.sqlClient), the password from a passfile.
    */
   async sql(
     query: string,
@@ -132,21 +70,80 @@ export class Member {
   ): Promise<string> {
     const { layout, postgres } = this.spec;
     const database = options.database ?? postgres.database;
-    const target = options.tcp
-      ? `host=${layout.hosts.primary ?? "localhost"} port=${this.port} dbname=${database} user=${postgres.superuser} sslmode=verify-full sslrootcert=${join(layout.tlsDir, "ca.crt")}`
-      : `host=${layout.socketDir} port=${this.port} dbname=${database} user=${postgres.superuser}`;
-    if (options.tcp && !this.passfile) throw new Error(`${this.name} has no passfile for TCP connections`);
-    const result = await runOk(
-      ["psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", target, "-c", query],
-      {
-        user: this.user,
-        env: options.tcp && this.passfile ? { PGPASSFILE: this.passfile } : {},
-      },
+    const argv = (target: string) => [
+      "psql",
+      "-X",
+      "-A",
+      "-t",
+      "-q",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-d",
+      target,
+      "-c",
+      query,
+    ];
+    if (options.tcp) {
+      const client = await this.platform.sqlClient(this.runtime);
+      const target = `host=${client.host} port=${layout.port} dbname=${database} user=${postgres.appUser} sslmode=${client.sslmode} sslrootcert=${layout.tlsDir}/ca.crt`;
+      const result = await client.container.exec(argv(target), { env: client.env });
+      if (result.code !== 0) throw new Error(`${this.name} over TCP: ${describeFailure(result)}`);
+      return result.stdout.trim();
+    }
+    const result = await this.exec(
+      argv(`host=${layout.socketDir} port=${layout.port} dbname=${database} user=${postgres.superuser}`),
     );
+    if (result.code !== 0) throw new Error(`${this.name}: ${describeFailure(result)}`);
     return result.stdout.trim();
   }
 
+  /** The postmaster's PID in the member's PID namespace (postmaster.pid), or undefined. */
+  async postmasterPid(): Promise<number | undefined> {
+    const text = await readFile(join(this.dataDir, "postmaster.pid"), "utf8").catch(() => "");
+    const pid = Number(text.split("\n")[0]);
+    return pid > 0 ? pid : undefined;
+  }
+
+  /** This machine's PID of the postmaster (the process whose namespace PID is postmaster.pid's). */
+  async postmasterHostPid(): Promise<number> {
+    const nsPid = await this.postmasterPid();
+    if (nsPid === undefined) throw new Error(`${this.name} has no postmaster.pid`);
+    for (const pid of await this.runtime.container.processes()) {
+      const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+      const nspid = /^NSpid:\s+(.*)$/m.exec(status)?.[1].trim().split(/\s+/);
+      if (nspid && Number(nspid[nspid.length - 1]) === nsPid) return pid;
+    }
+    throw new Error(`${this.name}: no process with namespace PID ${nsPid}`);
+  }
+
+  /**
+   * SIGKILL to the postmaster: a crash, no shutdown checkpoint. Its container's PID 1 (tini)
+   * exits with it; the platform restarts the container; returns once the member is ready again.
+   */
+  async crash(): Promise<void> {
+    const pid = await this.postmasterHostPid();
+    const exited = this.runtime.container.exited;
+    process.kill(pid, "SIGKILL");
+    await exited;
+    await this.runtime.recovered();
+  }
+
+  /** WAL segments PostgreSQL still has to archive (archive_status/*.ready). */
+  async pendingWal(): Promise<string[]> {
+    const status = join(this.dataDir, "pg_wal", "archive_status");
+    return (await readdir(status)).filter((name) => name.endsWith(".ready")).map((name) => name.slice(0, -6));
+  }
+
   log(): string {
-    return this.proc?.log() ?? "";
+    return this.runtime.log();
+  }
+
+  /** Waits for `query` to return `expected` (e.g. the end of recovery). */
+  async waitFor(query: string, expected: string, timeoutMs = 60_000): Promise<void> {
+    await pollUntil(
+      `${this.name}: ${query} = ${expected}`,
+      async () => ((await this.sql(query).catch(() => undefined)) === expected ? true : undefined),
+      { timeoutMs },
+    );
   }
 }

@@ -10,6 +10,8 @@ export async function pollUntil<T>(
     readonly timeoutMs?: number;
     readonly intervalMs?: number;
     readonly describe?: () => Promise<string>;
+    /** Stops waiting at once, with this reason, when it returns one (the process died). */
+    readonly abortIf?: () => string | undefined;
   } = {},
 ): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -17,6 +19,8 @@ export async function pollUntil<T>(
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    const abort = options.abortIf?.();
+    if (abort !== undefined) throw new Error(`gave up waiting for ${what}: ${abort}`);
     try {
       const value = await probe();
       if (value !== undefined) return value;

@@ -18,6 +18,13 @@ export interface ProcessOptions {
 export interface RunOptions extends ProcessOptions {
   readonly input?: string;
   readonly timeoutMs?: number;
+  /** Called with the child's PID once it has been spawned. */
+  readonly onSpawn?: (pid: number) => void;
+  /**
+   * Resolve when the process exits, with the output read so far, instead of when its output
+   * closes: children it left behind (a killed probe's) may hold the pipes open for long.
+   */
+  readonly resolveOnExit?: boolean;
 }
 
 export interface RunResult {
@@ -50,6 +57,7 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
       ...spawnOptions(options),
       stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     let stdout = "";
     let stderr = "";
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
@@ -63,7 +71,7 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
       clearTimeout(timer);
       reject(error);
     });
-    child.once("close", (code, signal) => {
+    child.once(options.resolveOnExit ? "exit" : "close", (code, signal) => {
       clearTimeout(timer);
       resolve({ argv, code, signal, stdout, stderr, durationMs: Date.now() - started });
     });
@@ -187,6 +195,15 @@ export class ProcessSupervisor {
     const procs = [...this.children.values()].map((entry) => entry.proc).reverse();
     for (const proc of procs) await this.stop(proc, timeoutMs);
     process.removeListener("exit", this.exitHook);
+  }
+
+  /** Everything a process of this name wrote, over all its runs (they share one log file). */
+  logOf(name: string): string {
+    try {
+      return readFileSync(join(this.logDir, `${name}.log`), "utf8");
+    } catch {
+      return "";
+    }
   }
 
   runningCount(): number {

@@ -1,15 +1,19 @@
 import assert from "node:assert/strict";
-import { readdir, rename, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import type { Member } from "./member";
+import { memberStartArguments } from "../../../components/render/commands";
+import { pgtuneConfig } from "../../../scripts/bench/pgtune";
+import { Member } from "./member";
 import { pollUntil } from "./poll";
 import type { ProvingCluster } from "./proving-cluster";
 import { type PgSetting, settingMatches } from "./settings";
 
 /**
- * The proofs, shared by the vitest suites and `npm run prove`: each runs the rendered files and
- * commands against the real servers, asserts what a user relies on (node:assert, so a failure
- * says what was expected and what was seen), and returns the figure it measured.
+ * The proofs, shared by the vitest suites and `npm run prove`: each runs what the platform runs
+ * (see platform.ts) against real PostgreSQL and pgBackRest, asserts what a user relies on
+ * (node:assert, so a failure says what was expected and what was seen), and returns the figure
+ * it measured.
  */
 export interface ProofResult {
   /** One line for the report: what was measured. */
@@ -23,6 +27,7 @@ export interface Proof {
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
 
 /** A table the proofs write rows into; each row carries the phase that wrote it. */
 const TABLE = "proving_rows";
@@ -60,7 +65,7 @@ async function phaseCounts(member: Member): Promise<Record<string, number>> {
 async function listing(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (path: string) => {
-    for (const entry of await readdir(path, { withFileTypes: true })) {
+    for (const entry of await readdir(path, { withFileTypes: true }).catch(() => [])) {
       const full = join(path, entry.name);
       if (entry.isDirectory()) {
         out.push(`${relative(dir, full)}/`);
@@ -74,6 +79,10 @@ async function listing(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/** The lines PostgreSQL logs when it treats a child's exit as a crash and restarts every session. */
+const CRASH_RESTART =
+  /terminating any other active server processes|all server processes terminated; reinitializing/;
+
 export const configApplied: Proof = {
   id: 1,
   title: "the rendered postgresql.conf is accepted and every parameter reads back with its rendered value",
@@ -82,17 +91,20 @@ export const configApplied: Proof = {
     const parameters = primary.spec.tuning.parameters;
     assert.ok(parameters.length > 0, "the spec renders no parameters");
     const names = parameters.map((parameter) => `'${parameter.name}'`).join(",");
-    // Over TCP with TLS, as clients connect: the tcp_keepalives_* settings read 0 on a socket.
     const query = `SELECT name, setting, coalesce(unit, ''), vartype, source FROM pg_settings WHERE name IN (${names})`;
-    const rows = (await primary.sql(query, { tcp: true }))
-      .split("\n")
-      .filter(Boolean)
-      .map((line): PgSetting & { source: string } => {
-        const [name, setting, unit, vartype, source] = line.split("|");
-        return { name, setting, unit, vartype: vartype as PgSetting["vartype"], source };
-      });
-    const byName = new Map(rows.map((row) => [row.name.toLowerCase(), row]));
-    // The file's own lines as the server parsed them, and whether it applied each.
+    const parse = (text: string) =>
+      text
+        .split("\n")
+        .filter(Boolean)
+        .map((line): PgSetting & { source: string } => {
+          const [name, setting, unit, vartype, source] = line.split("|");
+          return { name, setting, unit, vartype: vartype as PgSetting["vartype"], source };
+        });
+    const byName = new Map(parse(await primary.sql(query)).map((row) => [row.name.toLowerCase(), row]));
+    // tcp_keepalives_* read 0 on a socket: those from a client on another host, over verify-full TLS.
+    for (const row of parse(await primary.sql(`${query} AND name LIKE 'tcp_keepalives%'`, { tcp: true }))) {
+      byName.set(row.name.toLowerCase(), row);
+    }
     const fileLines = new Map(
       (
         await primary.sql(
@@ -126,73 +138,99 @@ export const configApplied: Proof = {
           ];
     });
     assert.deepEqual(mismatches, [], "parameters that do not read back with their rendered value");
-    // Nothing in the rendered file was refused or left unapplied (a restart-only value, a typo).
     const refused = await primary.sql(
       "SELECT name || ': ' || coalesce(error, 'not applied') FROM pg_file_settings WHERE error IS NOT NULL OR NOT applied",
     );
     assert.equal(refused, "", "pg_file_settings reports lines of the rendered config it did not apply");
     const note = perRole.length > 0 ? ` (${perRole.join(", ")}: per-role default for the superuser)` : "";
-    return { figure: `${parameters.length} parameters read back as rendered${note}` };
+    return { figure: `${parameters.length} parameters read back as rendered over verify-full TLS${note}` };
   },
 };
 
 export const healthcheck: Proof = {
   id: 2,
-  title: "the rendered healthcheck reports healthy on a running server and unhealthy on a stopped one",
+  title:
+    "the platform's readiness check passes on a running server, fails on a hung one, and a timed-out probe crashes nothing",
   async run(cluster) {
     const { primary } = cluster;
-    const healthy = await primary.healthcheck();
-    assert.equal(healthy.code, 0, `healthcheck on the running primary: ${healthy.stdout}${healthy.stderr}`);
-    await primary.stop();
-    const stopped = await primary.healthcheck();
-    assert.notEqual(stopped.code, 0, "healthcheck reports healthy while PostgreSQL is stopped");
-    await primary.start();
-    const again = await primary.healthcheck();
-    assert.equal(again.code, 0);
-    return { figure: `running → exit ${healthy.code}, stopped → exit ${stopped.code}` };
+    const healthy = await primary.ready();
+    assert.ok(
+      healthy.ok,
+      `readiness on the running primary: ${healthy.result.stdout}${healthy.result.stderr}`,
+    );
+    const before = await primary.postmasterHostPid();
+    const logBefore = primary.log().length;
+    // A hung server: the postmaster stopped (SIGSTOP) for longer than the probe's timeout.
+    process.kill(before, "SIGSTOP");
+    let hung: Awaited<ReturnType<Member["ready"]>>;
+    let shellProbe: Awaited<ReturnType<Member["ready"]>>;
+    try {
+      hung = await primary.ready();
+      // A probe wrapped in a shell (as many charts write them) and killed at a 1 s timeout, the
+      // kubelet's default: its pg_isready is orphaned and exits 2 later, reaped by the container's
+      // PID 1. With PostgreSQL as PID 1 that exit would count as a crashed backend.
+      shellProbe = await primary.runtime.container.probe(
+        ["sh", "-c", primary.spec.commands.healthcheck.join(" ")],
+        1000,
+      );
+    } finally {
+      process.kill(before, "SIGCONT");
+    }
+    assert.equal(hung.ok, false, "readiness passed while the postmaster was stopped");
+    assert.equal(shellProbe.timedOut, true, "the shell probe was expected to time out while the server hung");
+    // The orphaned pg_isready gives up (its own 3 s connect timeout) and exits 2 meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    const again = await pollUntil("readiness after SIGCONT", async () =>
+      (await primary.ready()).ok ? true : undefined,
+    );
+    assert.equal(await primary.postmasterHostPid(), before, "the postmaster changed: PostgreSQL restarted");
+    assert.doesNotMatch(primary.log().slice(logBefore), CRASH_RESTART, "PostgreSQL restarted its sessions");
+    return {
+      figure: `running → ready; hung → not ready (exit ${hung.result.code}); a timed-out shell probe's orphan left the postmaster (${before}) running: ${again}`,
+    };
   },
 };
 
 export const integrityCheck: Proof = {
   id: 3,
   title:
-    "the integrity check passes a good data dir and refuses one without global/pg_control, deleting nothing",
+    "a data directory without global/pg_control is refused by the member's own start command, deleting nothing",
   async run(cluster) {
-    const scratch = await cluster.local.addMember("scratch");
-    await cluster.initdb(scratch);
-    const good = await scratch.integrityCheck();
-    assert.equal(good.code, 0, `integrity check on a fresh cluster: ${good.stderr}`);
-
-    // Lose the control file (kept beside the data dir, as an operator would find it missing).
-    await rename(
-      join(scratch.dataDir, "global", "pg_control"),
-      join(scratch.spec.layout.volumeDir, "pg_control.lost"),
-    );
-    const before = await listing(scratch.spec.layout.volumeDir);
-    const damaged = await scratch.integrityCheck();
-    assert.equal(damaged.code, 1, "integrity check accepted a data dir without global/pg_control");
-    assert.match(damaged.stderr, /global\/pg_control is missing/);
-    assert.match(damaged.stderr, /never deletes/);
-    // A start goes through the check and stops there: PostgreSQL never runs on the damaged dir.
-    await assert.rejects(scratch.start(), /global\/pg_control is missing/);
-    assert.equal(scratch.running(), false);
-    assert.deepEqual(
-      await listing(scratch.spec.layout.volumeDir),
-      before,
-      "files changed under the damaged data dir",
-    );
+    const { primary } = cluster;
+    await primary.stop();
+    const control = join(primary.dataDir, "global", "pg_control");
+    const aside = join(primary.runtime.volumeDir, "pg_control.lost");
+    await rename(control, aside);
+    const before = await listing(primary.dataDir);
+    try {
+      await assert.rejects(primary.start({ timeoutMs: 60_000 }), /global\/pg_control is missing/);
+      await primary.stop();
+      assert.match(primary.log(), /never deletes/);
+      assert.deepEqual(await listing(primary.dataDir), before, "files changed under the damaged data dir");
+    } finally {
+      await primary.stop();
+      await rename(aside, control);
+    }
+    await primary.start();
     return {
-      figure: `good → exit ${good.code}, missing pg_control → exit ${damaged.code}, ${before.length} paths unchanged`,
+      figure: `missing pg_control → start refused, ${before.length} paths unchanged; restored → started`,
     };
   },
 };
 
 export const walArchiving: Proof = {
   id: 4,
-  title: "WAL is archived to S3: pgbackrest check passes and a switched segment reaches the repository",
+  title:
+    "WAL is archived to S3 through the stand-in at the stack's own endpoint; the member made its own spool and log dirs",
   async run(cluster) {
     const { primary } = cluster;
     await cluster.pgbackrest(primary, primary.spec.commands.check);
+    const baseline = await cluster.archiver();
+    assert.equal(
+      baseline.failedCount,
+      0,
+      `archiving failed since the first start: last failed WAL ${baseline.lastFailedWal}`,
+    );
     await insertRows(primary, "archived", 100);
     const started = Date.now();
     const segment = await cluster.switchWal();
@@ -203,41 +241,52 @@ export const walArchiving: Proof = {
       `${segment} is not in the repository's archive`,
     );
     assert.equal(stats.failedCount, 0, `archive_command failed: last failed WAL ${stats.lastFailedWal}`);
-    return { figure: `segment ${segment} in the repository after ${seconds(elapsed)}, failed_count 0` };
+    // Nothing but the member's own start command made these: the volume started empty.
+    const { layout } = primary.spec;
+    const made: string[] = [];
+    for (const path of [layout.spoolPath, layout.pgbackrestLogPath]) {
+      const onHost = join(primary.runtime.volumeDir, relative(layout.volumeDir, path));
+      const info = await stat(onHost);
+      assert.ok(info.isDirectory(), `${path} is missing`);
+      made.push(relative(layout.volumeDir, path));
+    }
+    return {
+      figure: `segment ${segment} in the repository after ${seconds(elapsed)}, failed_count 0; ${made.join(", ")} made by start-member.sh`,
+    };
   },
 };
 
 export const scheduledBackups: Proof = {
   id: 5,
-  title: "the runner's scheduled full and differential backups succeed through the TLS server and verify",
+  title:
+    "the runner's scheduled full and differential backups succeed through the TLS server, each followed by verify",
   async run(cluster) {
-    const { commands } = cluster.primary.spec;
-    await cluster.startBackupServer();
-    await cluster.runnerOk(commands.runnerCheck);
     const fullStart = Date.now();
-    await cluster.runnerOk(commands.runnerBackupFull);
+    const full = await cluster.scheduledBackup("full");
     const fullMs = Date.now() - fullStart;
     await insertRows(cluster.primary, "between-backups", 1000);
     const diffStart = Date.now();
-    await cluster.runnerOk(commands.runnerBackupDiff);
+    const diff = await cluster.scheduledBackup("diff");
     const diffMs = Date.now() - diffStart;
     const backups = await cluster.backups();
-    const types = backups.map((backup) => backup.type);
-    assert.deepEqual(types.slice(-2), ["full", "diff"], `backup sets: ${JSON.stringify(backups)}`);
+    assert.deepEqual(
+      backups.map((backup) => backup.type).slice(-2),
+      ["full", "diff"],
+      JSON.stringify(backups),
+    );
     assert.ok(
       backups.every((backup) => !backup.error),
       `a backup set has errors: ${JSON.stringify(backups)}`,
     );
-    // --verbose only adds the per-archive and per-backup counts to the report.
-    const verify = await cluster.runnerOk([...commands.runnerVerify, "--verbose"]);
-    assert.match(verify.stdout, /status: ok/, `verify:\n${verify.stdout}`);
-    // It read the archived WAL too (an S3 listing that hides sub-folders makes it find none).
-    assert.match(
-      verify.stdout,
-      /total WAL checked: [1-9]\d*, total valid WAL: [1-9]/,
-      `verify:\n${verify.stdout}`,
-    );
-    assert.doesNotMatch(verify.stdout, /status: (?!ok|valid)/, `verify:\n${verify.stdout}`);
+    for (const output of [full.stdout, diff.stdout]) assert.doesNotMatch(output, /status: (?!ok)/, output);
+    // --verbose adds the per-archive and per-backup counts: WAL was read too.
+    const verify = await cluster.pgbackrest(cluster.primary, [
+      ...cluster.spec.commands.verify,
+      "--log-level-console=info",
+      "--verbose",
+    ]);
+    assert.match(verify.stdout, /status: ok/, verify.stdout);
+    assert.match(verify.stdout, /total WAL checked: [1-9]\d*, total valid WAL: [1-9]/, verify.stdout);
     return {
       figure: `full ${seconds(fullMs)}, diff ${seconds(diffMs)}, verify passed (${backups.length} sets)`,
     };
@@ -246,19 +295,19 @@ export const scheduledBackups: Proof = {
 
 export const streamingReplica: Proof = {
   id: 6,
-  title: "the replica bootstrapped by the rendered script streams from its own slot",
+  title: "the replica's own start command clones the primary and streams from its slot",
   async run(cluster) {
     const { primary } = cluster;
-    const replica = cluster.local.replicas[0];
+    const replica = cluster.replicas[0];
     assert.ok(replica, "the stack has no replica");
-    await cluster.bootstrapReplica(replica);
+    await cluster.deployReplica(replica);
     const marker = `replicated-${Date.now()}`;
     await insertRows(primary, marker, 1);
     await pollUntil(`the row ${marker} on ${replica.name}`, async () =>
       (await countRows(replica, marker)) === 1 ? true : undefined,
     );
     assert.equal(await replica.sql("SELECT pg_is_in_recovery()"), "t");
-    const slot = cluster.local.specs.primary.members.find((member) => member.name === replica.name)?.slot;
+    const slot = cluster.spec.members.find((member) => member.name === replica.name)?.slot;
     assert.ok(slot, `no slot in the spec for ${replica.name}`);
     assert.equal(
       await primary.sql(
@@ -287,7 +336,7 @@ export const streamingReplica: Proof = {
 };
 
 /** The recovery target as pgBackRest reads it, from the primary's clock. */
-async function serverTime(member: Member): Promise<string> {
+function serverTime(member: Member): Promise<string> {
   return member.sql(
     "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'",
   );
@@ -304,17 +353,13 @@ export const pointInTimeRecovery: Proof = {
     await insertRows(primary, "after-target", 250);
     await cluster.waitArchived(await cluster.switchWal());
     const archiveBefore = await cluster.archivedWal();
-
-    const started = Date.now();
-    const { copy } = await cluster.restoreCopy("pitr", { type: "time", time: target });
-    const restoreMs = Date.now() - started;
+    const { copy, restoreMs } = await cluster.restoreCopy("pitr", { type: "time", time: target });
     assert.deepEqual(
       await phaseCounts(copy),
       expected,
       "the restored copy does not hold exactly the rows before the target",
     );
     assert.equal(await copy.sql("SHOW archive_mode"), "off");
-    // The copy promoted onto a new timeline; none of it may reach the stack's repository.
     await copy.sql("SELECT pg_switch_wal()");
     const copyArchiver = await cluster.archiver(copy);
     assert.equal(
@@ -335,11 +380,15 @@ export const pointInTimeRecovery: Proof = {
 
 export const s3Outage: Proof = {
   id: 8,
-  title: "with S3 down WAL is kept and archiving fails visibly; after S3 returns every segment is archived",
+  title:
+    "with S3 down WAL is kept, archiving fails visibly and PostgreSQL never restarts; after S3 returns every segment is archived",
   async run(cluster) {
     const { primary } = cluster;
     const baseline = await cluster.archiver();
-    await cluster.local.s3.stop();
+    const postmaster = await primary.postmasterHostPid();
+    const starts = primary.runtime.container.starts;
+    const logBefore = primary.log().length;
+    await cluster.runtime.s3.stop();
     const down = Date.now();
     await insertRows(primary, "during-outage", 500);
     const during = await cluster.switchWal();
@@ -352,23 +401,40 @@ export const s3Outage: Proof = {
       { timeoutMs: 240_000, intervalMs: 500 },
     );
     const failureMs = Date.now() - down;
-    const pending = await cluster.pendingWal();
+    // Several archive attempts, each leaving pgBackRest's detached worker to exit with an error.
+    await pollUntil(
+      "a few more failed archive attempts",
+      async () => ((await cluster.archiver()).failedCount >= failing.failedCount + 2 ? true : undefined),
+      { timeoutMs: 240_000, intervalMs: 500 },
+    );
+    const pending = await primary.pendingWal();
     assert.ok(
       pending.includes(during),
       `${during} is not kept in pg_wal for archiving (pending: ${pending.join(", ")})`,
     );
+    assert.equal(
+      await primary.postmasterHostPid(),
+      postmaster,
+      "the postmaster was replaced during the outage",
+    );
+    assert.equal(primary.runtime.container.starts, starts, "the container restarted during the outage");
+    assert.doesNotMatch(
+      primary.log().slice(logBefore),
+      CRASH_RESTART,
+      "PostgreSQL crash-restarted during the outage",
+    );
 
-    await cluster.local.s3.start();
+    await cluster.runtime.s3.start();
     const back = Date.now();
     await insertRows(primary, "after-outage", 100);
     const last = await cluster.switchWal();
     await pollUntil(
       "every kept segment to be archived after S3 returned",
-      async () => ((await cluster.pendingWal()).length === 0 ? true : undefined),
+      async () => ((await primary.pendingWal()).length === 0 ? true : undefined),
       {
         timeoutMs: 240_000,
         intervalMs: 500,
-        describe: async () => `pending ${(await cluster.pendingWal()).join(", ")}`,
+        describe: async () => `pending ${(await primary.pendingWal()).join(", ")}`,
       },
     );
     await cluster.waitArchived(last, 240_000);
@@ -378,41 +444,40 @@ export const s3Outage: Proof = {
       archive.includes(during) && archive.includes(last),
       `${during} or ${last} missing from the archive`,
     );
-
     const expected = await phaseCounts(primary);
     const { copy } = await cluster.restoreCopy("after-outage", { type: "latest" });
     assert.deepEqual(await phaseCounts(copy), expected, "a restore to the latest point lost committed rows");
     await copy.stop();
+    const failed = (await cluster.archiver()).failedCount - baseline.failedCount;
     return {
-      figure: `first failed push ${seconds(failureMs)} into the outage (failed_count +${failing.failedCount - baseline.failedCount}), caught up ${seconds(catchUpMs)} after S3 returned; restore has all ${Object.values(expected).reduce((a, b) => a + b, 0)} rows`,
+      figure: `first failed push ${seconds(failureMs)} into the outage, ${failed} failed pushes, same postmaster (PID ${postmaster}), caught up ${seconds(catchUpMs)} after S3 returned; restore has all ${Object.values(expected).reduce((a, b) => a + b, 0)} rows`,
     };
   },
 };
 
 export const primaryCrash: Proof = {
-  id: 8,
-  title: "a primary killed with SIGKILL recovers every committed row",
+  id: 9,
+  title: "a primary killed with SIGKILL is restarted by its platform and recovers every committed row",
   async run(cluster) {
     const { primary } = cluster;
     await insertRows(primary, "before-crash", 1000);
     const expected = await phaseCounts(primary);
-    await primary.crash();
     const started = Date.now();
-    await primary.start({ timeoutMs: 120_000 });
+    await primary.crash();
     const recoveryMs = Date.now() - started;
     assert.deepEqual(await phaseCounts(primary), expected, "committed rows lost in the crash");
     return {
-      figure: `crash recovery in ${seconds(recoveryMs)}, all ${expected["before-crash"]} new rows kept`,
+      figure: `restarted and recovered in ${seconds(recoveryMs)}, all ${expected["before-crash"]} new rows kept`,
     };
   },
 };
 
 export const replicaCatchUp: Proof = {
-  id: 8,
-  title: "a stopped replica catches up after it is started again",
+  id: 10,
+  title: "a stopped replica catches up after its platform starts it again",
   async run(cluster) {
     const { primary } = cluster;
-    const replica = cluster.local.replicas[0];
+    const replica = cluster.replicas[0];
     assert.ok(replica, "the stack has no replica");
     await replica.stop();
     await insertRows(primary, "while-replica-down", 1000);
@@ -429,6 +494,196 @@ export const replicaCatchUp: Proof = {
   },
 };
 
+export const noSecretInEnvironment: Proof = {
+  id: 11,
+  title: "no password, key or cipher pass is in the environment of any process of any container",
+  async run(cluster) {
+    const secrets = cluster.runtime.secretValues;
+    assert.ok(secrets.length >= 4, `expected the stack's secrets, found ${secrets.length}`);
+    let processes = 0;
+    const leaks: string[] = [];
+    for (const container of cluster.runtime.runningContainers()) {
+      for (const pid of await container.processes()) {
+        const environ = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => undefined);
+        if (environ === undefined) continue;
+        processes++;
+        const cmdline = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).replaceAll(
+          "\0",
+          " ",
+        );
+        for (const secret of secrets) {
+          if (environ.includes(secret))
+            leaks.push(`${container.name} pid ${pid} (${cmdline.slice(0, 60)}): environment`);
+          if (cmdline.includes(secret))
+            leaks.push(`${container.name} pid ${pid} (${cmdline.slice(0, 60)}): command line`);
+        }
+      }
+    }
+    assert.ok(processes > 5, `read only ${processes} processes`);
+    assert.deepEqual(leaks, [], "secrets in process environments or command lines");
+    return {
+      figure: `${processes} processes of ${cluster.runtime.runningContainers().length} containers read, ${secrets.length} secret values, none found`,
+    };
+  },
+};
+
+export const emptyVolumeWithStanza: Proof = {
+  id: 12,
+  title:
+    "an empty volume where the stack's stanza exists is refused, not initialised; nothing is written to the repository",
+  async run(cluster) {
+    // The primary's own container and start command, on a fresh empty volume: its volume was lost.
+    const lost = await cluster.runtime.scratchMember(
+      "lost-volume",
+      memberStartArguments(cluster.spec, "primary"),
+    );
+    await assert.rejects(lost.start({ timeoutMs: 120_000 }), /refusing to initialise a new database/);
+    await lost.stop();
+    const address = cluster.runtime.addressOf(lost);
+    assert.match(lost.log(), /already holds stanza/);
+    assert.match(lost.log(), /pgbackrest restore/);
+    assert.equal(existsSync(lost.dataDir), false, `${lost.dataDir} was created: initdb ran`);
+    const reads = cluster.runtime.s3.requestsFrom(address);
+    assert.ok(reads.length > 0, "the member never asked the repository");
+    assert.deepEqual(
+      reads.filter((request) => !/^(GET|HEAD) /.test(request)),
+      [],
+      "the member wrote to the repository",
+    );
+    return {
+      figure: `refused with the restore command after ${reads.length} read-only repository request(s); no PGDATA made`,
+    };
+  },
+};
+
+/** Sessions that each use their full work_mem: a sort and a hash aggregate past it, and a parallel scan. */
+const FULL_LOAD_SCRIPT = `SELECT count(*) FROM (SELECT md5(g::text) AS h FROM generate_series(1, 150000) g ORDER BY h) sorted;
+SELECT count(*) FROM (SELECT g % 60000 AS k, count(*) FROM generate_series(1, 200000) g GROUP BY 1) grouped;
+SELECT count(*) FROM (SELECT k, count(*) FROM proving_load GROUP BY k) scanned;
+`;
+
+/**
+ * All of max_connections at once (less the superuser reservation), each session sorting and
+ * hashing past its work_mem, with a parallel aggregate and autovacuum running, from a client on
+ * another host, against a member in its memory cgroup. Returns the cgroup's figures.
+ */
+async function fullLoad(
+  cluster: ProvingCluster,
+  member: Member,
+): Promise<{
+  oomKills: number;
+  peakBytes: number;
+  limitBytes: number;
+  clients: number;
+  failed: boolean;
+  output: string;
+}> {
+  const cgroup = member.runtime.container.cgroup;
+  const connections = Number(await member.sql("SHOW max_connections"));
+  const reserved = Number(await member.sql("SHOW superuser_reserved_connections"));
+  const clients = connections - reserved - 1;
+  await member.sql(
+    `CREATE TABLE IF NOT EXISTS proving_load AS SELECT g % 5000 AS k, md5(g::text) AS v FROM generate_series(1, 1000000) g;
+     ALTER TABLE proving_load OWNER TO ${cluster.spec.postgres.appUser}`,
+  );
+  await member.sql("VACUUM ANALYZE proving_load");
+  const client = await cluster.runtime.sqlClient(member.runtime);
+  await writeFile(join(client.container.spec.root.path, "tmp/pgstack-full-load.sql"), FULL_LOAD_SCRIPT, {
+    mode: 0o644,
+  });
+  const oomBefore = await cgroup.oomKills();
+  if (cgroup.version === 1) await writeFile(join(cgroup.path, "memory.max_usage_in_bytes"), "0");
+  let peak = 0;
+  const sampler = setInterval(() => {
+    void cgroup.usageBytes().then((bytes) => {
+      peak = Math.max(peak, bytes);
+    });
+  }, 200);
+  const { layout, postgres } = cluster.spec;
+  const result = await client.container.exec(
+    [
+      "pgbench",
+      "-n",
+      "-c",
+      String(clients),
+      "-j",
+      "4",
+      "-T",
+      "30",
+      "-f",
+      "/tmp/pgstack-full-load.sql",
+      `host=${client.host} port=${layout.port} dbname=${postgres.database} user=${postgres.appUser} sslmode=${client.sslmode} sslrootcert=${layout.tlsDir}/ca.crt`,
+    ],
+    { timeoutMs: 180_000, env: client.env },
+  );
+  clearInterval(sampler);
+  const kernelPeak = await cgroup.peakBytes();
+  return {
+    oomKills: (await cgroup.oomKills()) - oomBefore,
+    peakBytes: Math.max(peak, kernelPeak ?? 0),
+    limitBytes: cgroup.limitBytes,
+    clients,
+    failed: result.code !== 0 || /number of failed transactions: [1-9]/.test(result.stdout),
+    output: `${result.stdout}${result.stderr}`.slice(-2000),
+  };
+}
+
+export const memoryAtFullLoad: Proof = {
+  id: 13,
+  title:
+    "every connection at once, each past its work_mem, stays under the container's memory limit: no OOM kill",
+  async run(cluster) {
+    const { primary } = cluster;
+    const postmaster = await primary.postmasterHostPid();
+    const pgstack = await fullLoad(cluster, primary);
+    assert.equal(pgstack.oomKills, 0, `OOM kills in the primary's cgroup at full load:\n${pgstack.output}`);
+    assert.equal(pgstack.failed, false, `sessions failed at full load:\n${pgstack.output}`);
+    assert.equal(await primary.postmasterHostPid(), postmaster, "the postmaster was replaced under load");
+
+    // The same load against PGTune's values for the same limit, CPUs and workload: a figure.
+    const { resources, postgres } = cluster.spec;
+    const pgtune = pgtuneConfig({
+      version: postgres.version,
+      workload: postgres.workload,
+      memoryBytes: resources.memoryLimitBytes,
+      cpus: resources.cpus,
+      connections: postgres.maxConnections,
+      storage: resources.storageMedium,
+      dbSize: "mid_ram",
+    });
+    const overrides = pgtune.flatMap((line) => ["-c", `${line.name}=${line.value}`]);
+    const { layout } = cluster.spec;
+    const twin = await cluster.runtime.scratchMember("pgtune", [
+      "sh",
+      "-c",
+      `set -eu\ninitdb -D ${layout.dataDir} --username=${postgres.superuser} --pwfile=${layout.secretsDir}/superuser-password --auth-local=peer --auth-host=scram-sha-256 >/dev/null\nexec postgres -D ${layout.dataDir} -c config_file=${layout.configDir}/postgresql.conf -c archive_mode=off ${overrides.join(" ")}`,
+    ]);
+    let figure = "";
+    try {
+      await twin.start({ timeoutMs: 120_000 });
+      const twinMember = new Member(twin, cluster.spec, cluster.runtime);
+      await twinMember.sql(`CREATE ROLE ${postgres.appUser} LOGIN`, { database: "postgres" });
+      await twinMember.sql(`CREATE DATABASE ${postgres.database} OWNER ${postgres.appUser}`, {
+        database: "postgres",
+      });
+      await twinMember.execOk([
+        "sh",
+        "-c",
+        `psql -X -q -d postgres -v ON_ERROR_STOP=1 -c "ALTER ROLE ${postgres.appUser} PASSWORD '$(cat ${layout.secretsDir}/app-password)'"`,
+      ]);
+      const result = await fullLoad(cluster, twinMember);
+      figure = `PGTune's values (work_mem ${pgtune.find((line) => line.name === "work_mem")?.value}): ${result.oomKills} OOM kill(s), peak ${mib(result.peakBytes)}${result.failed ? ", sessions failed" : ""}`;
+    } catch (error) {
+      figure = `PGTune's values: the server did not survive (${(error as Error).message.split("\n")[0]})`;
+    } finally {
+      await twin.stop();
+    }
+    return {
+      figure: `${pgstack.clients} sessions: peak ${mib(pgstack.peakBytes)} of ${mib(pgstack.limitBytes)}, 0 OOM kills; ${figure}`,
+    };
+  },
+};
+
 /** In the order they run: each builds on the state the previous ones left. */
 export const PROOFS: readonly Proof[] = [
   configApplied,
@@ -441,4 +696,7 @@ export const PROOFS: readonly Proof[] = [
   s3Outage,
   primaryCrash,
   replicaCatchUp,
+  noSecretInEnvironment,
+  emptyVolumeWithStanza,
+  memoryAtFullLoad,
 ];

@@ -1,0 +1,423 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { INIT_COMMAND } from "../../../components/render/commands";
+import type { CapturedStack, DeclaredResource } from "./captured-stack";
+import { Container, type ContainerMount, type ProbeResult } from "./container";
+import { placeFile } from "./container-root";
+import { osUser } from "./os-users";
+import { dataDirOnHost, includeFileKeys, type MemberRuntime, type PlatformRuntime } from "./platform";
+import { pollUntil } from "./poll";
+import type { ProvingRun } from "./proving-run";
+import { S3Endpoint } from "./s3-endpoint";
+import { IMAGE_ENVIRONMENT, imageAccount } from "./substitutions";
+import type { NetworkHost } from "./test-network";
+
+const CONTAINER_TYPE = "docker:index/container:Container";
+const MiB = 1024 * 1024;
+/** Docker's default /dev/shm. */
+const DEFAULT_SHM_BYTES = 64 * MiB;
+
+/** The image's ENTRYPOINT and CMD, read from image/Dockerfile (the JSON forms it uses). */
+function imageDefaults(): { entrypoint: string[]; cmd: string[] } {
+  const text = readFileSync(join(__dirname, "../../../image/Dockerfile"), "utf8");
+  const json = (instruction: string) => {
+    const line = text.split("\n").find((candidate) => candidate.startsWith(`${instruction} [`));
+    return line ? (JSON.parse(line.slice(instruction.length + 1)) as string[]) : [];
+  };
+  return { entrypoint: json("ENTRYPOINT"), cmd: json("CMD") };
+}
+
+function label(resource: DeclaredResource, key: string): string | undefined {
+  return (resource.props.labels as { label: string; value: string }[] | undefined)?.find(
+    (entry) => entry.label === key,
+  )?.value;
+}
+
+/** Go-style durations of the provider's healthcheck ("10s", "2m0s") in milliseconds. */
+function durationMs(text: string | undefined, fallback: number): number {
+  if (!text) return fallback;
+  let total = 0;
+  for (const [, value, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(value) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as "ms" | "s" | "m" | "h"];
+  }
+  return total || fallback;
+}
+
+/**
+ * One `docker.Container` resource as dockerd runs it: entrypoint + command (the image's where
+ * unset; `init: true` puts tini in front), environment (the image's, then the container's),
+ * uploads copied into its filesystem with their owners and modes, named volumes (a new one takes
+ * the image directory's owner and mode), memory and /dev/shm limits, its healthcheck, its stop
+ * signal and timeout, and its restart policy.
+ */
+class DockerContainer {
+  readonly container: Container;
+  private stoppedByUser = false;
+  private restarting: Promise<void> | undefined;
+
+  constructor(
+    readonly resource: DeclaredResource,
+    container: Container,
+  ) {
+    this.container = container;
+  }
+
+  get props(): Record<string, any> {
+    return this.resource.props;
+  }
+
+  async start(): Promise<void> {
+    this.stoppedByUser = false;
+    await this.container.start();
+    this.watchExit();
+  }
+
+  /** Restart policy: a container that exits by itself is started again (Docker's unless-stopped). */
+  private watchExit(): void {
+    const policy = this.props.restart as string | undefined;
+    void this.container.exited.then(({ code }) => {
+      if (this.stoppedByUser || policy === undefined || policy === "no") return;
+      if (policy === "on-failure" && code === 0) return;
+      this.restarting = new Promise((resolve) => setTimeout(resolve, 1000)).then(async () => {
+        if (!this.stoppedByUser && !this.container.running()) await this.start();
+      });
+    });
+  }
+
+  /** The healthcheck command once, with its timeout, inside the container. */
+  healthcheck(): Promise<ProbeResult> {
+    const tests = this.props.healthcheck?.tests as string[] | undefined;
+    if (!tests || tests[0] !== "CMD") throw new Error(`${this.props.name} has no CMD healthcheck`);
+    return this.container.probe(tests.slice(1), durationMs(this.props.healthcheck.timeout, 30_000));
+  }
+
+  /** Waits for `healthy`: a passing healthcheck while the container runs (what `wait: true` waits for). */
+  async healthy(timeoutMs: number): Promise<void> {
+    const starts = this.container.starts;
+    await pollUntil(
+      `${this.props.name} to turn healthy`,
+      async () => (this.container.running() && (await this.healthcheck()).ok ? true : undefined),
+      {
+        timeoutMs,
+        intervalMs: 500,
+        describe: async () => this.container.log().slice(-3000),
+        abortIf: () =>
+          !this.container.running() && this.container.starts === starts
+            ? `${this.props.name} exited:\n${this.container.log().slice(-3000)}`
+            : undefined,
+      },
+    );
+  }
+
+  /** `docker stop`: the stop signal, then SIGKILL after stopTimeout; no restart. */
+  async stop(): Promise<void> {
+    this.stoppedByUser = true;
+    await this.restarting;
+    await this.container.stop((Number(this.props.stopTimeout) || 10) * 1000);
+  }
+}
+
+export async function dockerRuntime(
+  captured: CapturedStack,
+  runContext: ProvingRun,
+): Promise<PlatformRuntime> {
+  const { spec } = captured;
+  const image = imageDefaults();
+  const resources = captured.ofType(CONTAINER_TYPE);
+  const role = (resource: DeclaredResource) => label(resource, "pgstack.role");
+  const postgres = osUser("postgres");
+
+  // Hosts: every container of the network, by container name, hostname and aliases; the store's
+  // names belong to the S3 stand-in.
+  const hosts = new Map<string, NetworkHost>();
+  let s3Host: NetworkHost | undefined;
+  for (const resource of resources) {
+    const names = [
+      resource.props.name,
+      resource.props.hostname,
+      ...((resource.props.networksAdvanced as { aliases?: string[] }[] | undefined) ?? []).flatMap(
+        (network) => network.aliases ?? [],
+      ),
+    ].filter(Boolean) as string[];
+    if (role(resource) === "object-store-setup") continue;
+    const host = await runContext.host(resource.props.name, names);
+    if (role(resource) === "object-store") s3Host = host;
+    else hosts.set(resource.name, host);
+  }
+  if (!s3Host) {
+    s3Host = await runContext.host("s3", [spec.layout.s3Endpoint]);
+  }
+
+  const includeText = resources
+    .flatMap((resource) => (resource.props.uploads as { file: string; content: string }[] | undefined) ?? [])
+    .find((upload) => upload.file.endsWith("/pgstack-secrets.conf"))?.content;
+  const storeCertificate = captured.tls.issued.find((certificate) =>
+    certificate.dnsNames.includes(spec.layout.s3Endpoint),
+  );
+  if (!storeCertificate)
+    throw new Error(`no certificate of the stack names the store ${spec.layout.s3Endpoint}`);
+  const s3 = new S3Endpoint({
+    supervisor: runContext.supervisor,
+    host: s3Host,
+    directory: join(runContext.root, "s3"),
+    bucket: spec.archive.bucket,
+    port: spec.layout.s3Port,
+    serviceEndpoint: spec.layout.s3Endpoint,
+    name: spec.layout.s3Endpoint,
+    certPem: storeCertificate.certPem,
+    keyPem: storeCertificate.keyPem,
+    caPem: captured.tls.authorities[0] ?? "",
+    accounts: includeText ? includeFileKeys(includeText) : [],
+  });
+
+  const volumes = new Map<string, string>();
+  const volumeDir = async (name: string) => {
+    let dir = volumes.get(name);
+    if (!dir) {
+      // A new named volume takes the owner and mode of the image's directory it is mounted on:
+      // the official image's /var/lib/postgresql/data, postgres 1777.
+      dir = await runContext.volume(name, postgres, 0o1777);
+      volumes.set(name, dir);
+    }
+    return dir;
+  };
+
+  const build = async (
+    resource: DeclaredResource,
+    overrides: { name?: string; host?: NetworkHost; argv?: readonly string[]; volumeName?: string } = {},
+  ): Promise<DockerContainer> => {
+    const props = resource.props;
+    const name = overrides.name ?? (props.name as string);
+    const host = overrides.host ?? hosts.get(resource.name);
+    if (!host) throw new Error(`no network host for ${name}`);
+    const root = await runContext.containerRoot(name, overrides.name ?? (props.hostname as string));
+    const user = imageAccount(String(props.user ?? "postgres").split(":")[0]);
+    for (const upload of (props.uploads as Record<string, string>[] | undefined) ?? []) {
+      const owner = imageAccount(upload.owner ?? "0");
+      await placeFile(
+        root,
+        upload.file,
+        upload.content,
+        owner,
+        Number.parseInt(upload.permissions ?? "0644", 8),
+      );
+    }
+    const mounts: ContainerMount[] = [];
+    for (const mount of (props.mounts as Record<string, any>[] | undefined) ?? []) {
+      if (mount.type === "volume") {
+        mounts.push({ target: mount.target, source: await volumeDir(overrides.volumeName ?? mount.source) });
+      } else if (mount.type === "bind") {
+        mounts.push({ target: mount.target, source: mount.source, readOnly: mount.readOnly === true });
+      } else if (mount.type === "tmpfs") {
+        mounts.push({ target: mount.target, tmpfs: { sizeBytes: mount.tmpfsOptions?.sizeBytes } });
+      }
+    }
+    const entrypoint = (props.entrypoints as string[] | undefined) ?? image.entrypoint;
+    const command = (props.command as string[] | undefined) ?? (props.entrypoints ? [] : image.cmd);
+    const argv = overrides.argv
+      ? [...INIT_COMMAND, ...overrides.argv]
+      : [...(props.init ? INIT_COMMAND : []), ...entrypoint, ...command];
+    const env: Record<string, string> = { ...IMAGE_ENVIRONMENT, HOSTNAME: overrides.name ?? props.hostname };
+    for (const entry of (props.envs as string[] | undefined) ?? []) {
+      const at = entry.indexOf("=");
+      env[entry.slice(0, at)] = entry.slice(at + 1);
+    }
+    const container = new Container(
+      {
+        name,
+        root,
+        argv,
+        env,
+        user: { uid: user.uid, gid: user.gid, groups: [] },
+        network: host,
+        memoryLimitBytes: (Number(props.memory) || 1024) * MiB,
+        shmBytes: props.shmSize ? Number(props.shmSize) * MiB : DEFAULT_SHM_BYTES,
+        mounts,
+        readOnlyRoot: props.readOnly === true,
+        stopSignal: (props.stopSignal as NodeJS.Signals | undefined) ?? "SIGTERM",
+      },
+      runContext.supervisor,
+    );
+    return new DockerContainer(resource, runContext.track(container));
+  };
+
+  const containers = new Map<string, DockerContainer>();
+  const containerOf = async (resource: DeclaredResource) => {
+    let found = containers.get(resource.name);
+    if (!found) {
+      found = await build(resource);
+      containers.set(resource.name, found);
+    }
+    return found;
+  };
+
+  const startupBudget = (resource: DeclaredResource) =>
+    durationMs(resource.props.healthcheck?.startPeriod, 60_000) +
+    (Number(resource.props.healthcheck?.retries) || 3) *
+      durationMs(resource.props.healthcheck?.interval, 30_000);
+
+  const memberRuntime = (
+    resource: DeclaredResource,
+    docker: () => Promise<DockerContainer>,
+  ): MemberRuntime => {
+    let current: DockerContainer | undefined;
+    let volume = "";
+    const volumeName = (resource.props.mounts as { source: string }[])[0]?.source;
+    return {
+      name: label(resource, "pgstack.member") ?? resource.name,
+      get container() {
+        if (!current) throw new Error(`${resource.props.name} was never started`);
+        return current.container;
+      },
+      get volumeDir() {
+        return volume;
+      },
+      get dataDir() {
+        return dataDirOnHost(spec, volume);
+      },
+      async start(options = {}) {
+        current ??= await docker();
+        volume = volumes.get(volumeName) ?? (await volumeDir(volumeName));
+        if (!current.container.running()) await current.start();
+        await current.healthy(options.timeoutMs ?? startupBudget(resource));
+      },
+      async stop() {
+        await current?.stop();
+      },
+      ready() {
+        if (!current) throw new Error(`${resource.props.name} was never started`);
+        return current.healthcheck();
+      },
+      async recovered(options = {}) {
+        if (!current) throw new Error(`${resource.props.name} was never started`);
+        const container = current;
+        await pollUntil(`Docker to restart ${resource.props.name}`, async () =>
+          container.container.running() ? true : undefined,
+        );
+        await container.healthy(options.timeoutMs ?? startupBudget(resource));
+      },
+      log: () => current?.container.log() ?? "",
+    };
+  };
+
+  const members: Record<string, MemberRuntime> = {};
+  const memberResources = resources.filter((resource) => label(resource, "pgstack.member") !== undefined);
+  for (const resource of memberResources) {
+    members[label(resource, "pgstack.member") as string] = memberRuntime(resource, () =>
+      containerOf(resource),
+    );
+  }
+  const runner = resources.find((resource) => role(resource) === "backup-runner");
+  if (!runner) throw new Error(`stack ${spec.stack} declares no backup runner`);
+
+  const scratch: DockerContainer[] = [];
+
+  return {
+    platform: "docker",
+    spec,
+    s3,
+    members,
+    secretValues: secretUploads(resources),
+    async deployPrimary() {
+      await s3.start();
+      await members.primary.start();
+      // The runner creates the stanza and checks archiving when it starts, then hands over to its
+      // scheduler: it is deployed once its start script got that far.
+      const runnerContainer = await containerOf(runner);
+      await runnerContainer.start();
+      await pollUntil(
+        "the backup runner to create the stanza, check archiving and start its schedule",
+        async () => {
+          if (runnerContainer.container.log().includes("supercronic stand-in")) return true;
+          if (!runnerContainer.container.running()) throw new Error("the runner exited");
+          return undefined;
+        },
+        {
+          timeoutMs: 180_000,
+          intervalMs: 250,
+          describe: async () => runnerContainer.container.log().slice(-3000),
+        },
+      );
+    },
+    async deployReplica(name) {
+      const member = members[name];
+      if (!member) throw new Error(`stack ${spec.stack} has no member ${name}`);
+      await member.start();
+    },
+    async scheduledBackup(kind) {
+      const crontab = ((runner.props.uploads as { file: string; content: string }[]) ?? []).find((upload) =>
+        upload.file.endsWith(".crontab"),
+      )?.content;
+      if (!crontab) throw new Error("the runner has no crontab");
+      const line = crontab
+        .split("\n")
+        .find((candidate) => !candidate.startsWith("#") && candidate.includes(`--type=${kind}`));
+      if (!line) throw new Error(`the crontab has no ${kind} backup line:\n${crontab}`);
+      // supercronic runs a line's command (after its five schedule fields) with /bin/sh -c.
+      const command = line.trim().split(/\s+/).slice(5).join(" ");
+      const runnerContainer = await containerOf(runner);
+      return runnerContainer.container.exec(["/bin/sh", "-c", command], { timeoutMs: 600_000 });
+    },
+    async scratchMember(name, argv) {
+      const primary = memberResources.find((resource) => label(resource, "pgstack.member") === "primary");
+      if (!primary) throw new Error("no primary container");
+      const host = await runContext.host(name, [name]);
+      const copy = await build(primary, { name, host, argv, volumeName: `${name}-data` });
+      scratch.push(copy);
+      return memberRuntime(
+        { ...primary, name, props: { ...primary.props, name, mounts: [{ source: `${name}-data` }] } },
+        async () => copy,
+      );
+    },
+    async sqlClient(member) {
+      // No allowedCidrs: the stack admits clients on the member's loopback only (the operator's
+      // `docker exec`, or the published port): the client runs in the member's container.
+      if (spec.network.allowedCidrs.length > 0) {
+        throw new Error("the proving ground runs dev stacks without allowedCidrs only");
+      }
+      const primary = memberResources.find((resource) => label(resource, "pgstack.member") === "primary");
+      const uploads = (primary?.props.uploads as { file: string; content: string }[]) ?? [];
+      const password = uploads.find((upload) => upload.file.endsWith("/app-password"))?.content ?? "";
+      const passfile = "/tmp/pgstack-proving-client.pgpass";
+      await placeFile(
+        member.container.spec.root,
+        passfile,
+        `*:*:*:${spec.postgres.appUser}:${password}\n`,
+        postgres,
+        0o600,
+      );
+      return {
+        container: member.container,
+        host: "127.0.0.1",
+        sslmode: "require",
+        env: { PGPASSFILE: passfile },
+      };
+    },
+    addressOf: (member) => member.container.spec.network.address,
+    runningContainers() {
+      return [...containers.values(), ...scratch]
+        .map((docker) => docker.container)
+        .filter((c) => c.running());
+    },
+    async dispose(options = {}) {
+      for (const docker of [...containers.values(), ...scratch]) docker.stop().catch(() => {});
+      await runContext.dispose(options);
+    },
+  };
+}
+
+/** Contents of the secret uploads (mode 0400) of the stack's containers. */
+function secretUploads(resources: readonly DeclaredResource[]): string[] {
+  const values = new Set<string>();
+  for (const resource of resources) {
+    for (const upload of (resource.props.uploads as Record<string, string>[] | undefined) ?? []) {
+      if (upload.permissions === "0400" && !upload.content.includes("PRIVATE KEY")) {
+        for (const line of upload.content.split("\n")) {
+          const value = line.includes("=") ? line.slice(line.indexOf("=") + 1) : line;
+          if (value.trim().length >= 8) values.add(value.trim());
+        }
+      }
+    }
+  }
+  return [...values];
+}

@@ -1,0 +1,77 @@
+import { join, relative } from "node:path";
+import type { ClusterSpec } from "../../../components/spec/cluster-spec";
+import type { Container, ProbeResult } from "./container";
+import type { RunResult } from "./processes";
+import type { S3Endpoint } from "./s3-endpoint";
+
+/**
+ * What the proofs drive, the same for both platforms: the members as their platform runs them
+ * (Docker containers, or StatefulSet pods), the backup runner's scheduled jobs, and the S3
+ * stand-in. Each platform builds these from the resources its program declared.
+ */
+export interface MemberRuntime {
+  /** Member name (primary, replica-1) or a scratch copy's name. */
+  readonly name: string;
+  /** The container that runs PostgreSQL (its current incarnation). */
+  readonly container: Container;
+  /** This machine's path of the member's data volume and of PGDATA in it. */
+  readonly volumeDir: string;
+  readonly dataDir: string;
+  /** Creates or starts the member as the platform does, and waits until it reports ready. */
+  start(options?: { readonly timeoutMs?: number }): Promise<void>;
+  /** Stops it as the platform does (Docker: stop signal, grace, kill; Kubernetes: preStop, SIGTERM, grace). */
+  stop(): Promise<void>;
+  /** One run of the platform's readiness check (Docker healthcheck, Kubernetes readiness probe). */
+  ready(): Promise<ProbeResult>;
+  /** Waits until the platform has restarted the member after its container exited, and it is ready. */
+  recovered(options?: { readonly timeoutMs?: number }): Promise<void>;
+  /** The member's output (container log), all incarnations. */
+  log(): string;
+}
+
+export interface SqlClient {
+  readonly container: Container;
+  readonly host: string;
+  readonly sslmode: "verify-full" | "require";
+  /** Environment of the client's commands (its passfile). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface PlatformRuntime {
+  readonly platform: "docker" | "kubernetes";
+  readonly spec: ClusterSpec;
+  readonly s3: S3Endpoint;
+  readonly members: Readonly<Record<string, MemberRuntime>>;
+  /** Secrets as the stack holds them (to prove they are in no process environment). */
+  readonly secretValues: readonly string[];
+  /** The S3 stand-in, then the primary, then what sets archiving up (Docker: the runner; Kubernetes: the stanza Job). */
+  deployPrimary(): Promise<void>;
+  deployReplica(name: string): Promise<void>;
+  /** A scheduled backup (and its verify) as the platform runs it; output of every step. */
+  scheduledBackup(kind: "full" | "diff"): Promise<RunResult>;
+  /** A container like the primary's with a fresh volume, its own host name, running `argv` (after the init). */
+  scratchMember(name: string, argv: readonly string[]): Promise<MemberRuntime>;
+  /**
+   * Where a client the stack admits connects to `member` from, as the application role: another
+   * host of the network when pg_hba.conf admits one (verify-full against the member's name), or
+   * the member's own loopback, the only way a dev stack without allowedCidrs admits clients.
+   */
+  sqlClient(member: MemberRuntime): Promise<SqlClient>;
+  /** The network address of a member's container or pod. */
+  addressOf(member: MemberRuntime): string;
+  /** Every container of the stack that runs now. */
+  runningContainers(): Container[];
+  dispose(options?: { readonly keepFiles?: boolean }): Promise<void>;
+}
+
+/** PGDATA's path on this machine, from the volume's and the layout's paths. */
+export function dataDirOnHost(spec: ClusterSpec, volumeDir: string): string {
+  return join(volumeDir, relative(spec.layout.volumeDir, spec.layout.dataDir));
+}
+
+/** The S3 keys a rendered pgBackRest include file carries (the stand-in must know them). */
+export function includeFileKeys(text: string): { accessKeyId: string; secretAccessKey: string }[] {
+  const key = /^repo1-s3-key=(.*)$/m.exec(text)?.[1];
+  const secret = /^repo1-s3-key-secret=(.*)$/m.exec(text)?.[1];
+  return key && secret ? [{ accessKeyId: key, secretAccessKey: secret }] : [];
+}
