@@ -68,7 +68,7 @@ export function parseCron(text: string): CronParse {
     const parsed = parseField(fields[index], field);
     if (typeof parsed === "string") {
       return {
-        problem: `the ${field.name} field (field ${index + 1}) ${JSON.stringify(fields[index])} ${parsed}`,
+        problem: `the ${field.name} field (field ${index + 1}) is ${JSON.stringify(fields[index])}: ${parsed}`,
       };
     }
     sets.push(parsed);
@@ -92,9 +92,9 @@ function parseField(text: string, field: CronField): Set<number> | string {
   const range = `${field.unit} are ${field.min} to ${field.max}${field.names ? ` or ${field.names[0]}-${field.names[field.names.length - 1]}` : ""}`;
   for (const item of text.split(",")) {
     const match = /^(\*|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?)(?:\/(\d+))?$/.exec(item);
-    if (!match) return `is not a cron field: use numbers, *, a-b ranges, /n steps and commas (${range})`;
+    if (!match) return `not a cron field; use numbers, *, a-b ranges, /n steps and commas (${range})`;
     const step = match[2] === undefined ? 1 : Number(match[2]);
-    if (step < 1) return `has a step of 0; a step is 1 or more`;
+    if (step < 1) return `a step of 0; a step is 1 or more`;
     let from = field.min;
     let to = field.max;
     if (match[1] !== "*") {
@@ -103,10 +103,9 @@ function parseField(text: string, field: CronField): Set<number> | string {
       const end = last === undefined ? (match[2] === undefined ? start : field.max) : fieldValue(last, field);
       if (start === undefined || end === undefined) {
         const wrong = start === undefined ? first : last;
-        return `has ${JSON.stringify(wrong)}, out of range: ${range}`;
+        return `${JSON.stringify(wrong)} is out of range: ${range}`;
       }
-      if (start > end)
-        return `has the range ${match[1]}, which runs backwards; write the smaller value first`;
+      if (start > end) return `the range ${match[1]} runs backwards; write the smaller value first`;
       from = start;
       to = end;
     }

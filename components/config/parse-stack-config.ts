@@ -1,7 +1,7 @@
 import { closest, distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { ConfigError, type ConfigProblem, displayValue } from "./config-error";
-import { SECRET_KEYS, type StackConfig, stackConfigSchema } from "./stack-config";
+import { nearMiss, SECRET_KEYS, type StackConfig, stackConfigSchema } from "./stack-config";
 
 export const NAMESPACE = "pgstack";
 
@@ -179,7 +179,7 @@ function toProblems(issue: z.core.$ZodIssue, values: Record<string, unknown>): C
     return issue.keys.map((key) => {
       const suggestion = closest(key, [...KNOWN_KEYS, ...SECRET_KEYS]);
       const near =
-        distance(key.toLowerCase(), suggestion.toLowerCase()) <= Math.max(3, suggestion.length / 3);
+        distance(key.toLowerCase(), suggestion.toLowerCase()) <= Math.max(2, suggestion.length / 4);
       return {
         key: `${NAMESPACE}:${key}`,
         value: displayValue(values[key]),
@@ -201,7 +201,10 @@ function toProblems(issue: z.core.$ZodIssue, values: Record<string, unknown>): C
   );
   const missing = value === undefined && issue.code === "invalid_type";
   const message = missing ? `is required: ${describe(topKey)}` : readable(issue);
-  const example = EXAMPLES[topKey] ?? "<value>";
+  // A near-miss of an allowed value is fixed with that value; anything else with the key's example.
+  const allowedValues = issue.code === "invalid_value" ? issue.values.map(String) : [];
+  const suggestion = nearMiss(value, allowedValues).match(/did you mean (.+)\?$/)?.[1];
+  const example = suggestion ?? EXAMPLES[topKey] ?? "<value>";
   const customFix = (issue as { params?: { fix?: string } }).params?.fix;
   const isList =
     Array.isArray(values[topKey]) ||

@@ -14,13 +14,14 @@ import { stackContext } from "./stack-files";
  */
 export function stackConfigFromPulumi(): StackConfig {
   const all = pulumi.runtime.allConfig();
-  const raw: Record<string, string> = {};
   const secretKeys = new Set<string>();
-  for (const [fullKey, value] of Object.entries(all)) {
-    if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
-    raw[fullKey] = value;
-    if (isConfigSecret(fullKey)) secretKeys.add(fullKey.slice(NAMESPACE.length + 1));
+  for (const fullKey of Object.keys(all)) {
+    if (fullKey.startsWith(`${NAMESPACE}:`) && isConfigSecret(fullKey)) {
+      secretKeys.add(fullKey.slice(NAMESPACE.length + 1));
+    }
   }
+  // Every namespace goes in: keys of others are ignored, but a near-miss of pgstack's is refused.
+  const raw = all;
   return parseStackConfig(raw, secretKeys);
 }
 

@@ -36,10 +36,9 @@ export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** "did you mean x?" for a value within two edits (or a case change) of an allowed one. */
 export function nearMiss(value: unknown, allowed: readonly string[]): string {
-  if (typeof value !== "string" || value === "") return "";
+  if (typeof value !== "string" || value === "" || allowed.length === 0) return "";
   const suggestion = closest(value, [...allowed]);
-  const close =
-    distance(value.toLowerCase(), suggestion.toLowerCase()) <= Math.max(2, Math.floor(suggestion.length / 3));
+  const close = distance(value.toLowerCase(), suggestion.toLowerCase()) <= Math.max(2, suggestion.length / 4);
   return close ? `; did you mean ${suggestion}?` : "";
 }
 
@@ -153,7 +152,7 @@ export const stackConfigSchema = z
         POSTGRES_VERSIONS.map((v) => z.literal(v)),
         {
           error: (issue) =>
-            `expected one of ${POSTGRES_VERSIONS.join(", ")}${typeof issue.input === "string" && /^\d+\.\d+/.test(issue.input) ? " (the major version only: pgstack pins the minor release in its image)" : ""}`,
+            `expected one of ${POSTGRES_VERSIONS.join(", ")}${/^\d+\.\d+/.test(String(issue.input)) ? " (the major version only: pgstack pins the minor release in its image)" : ""}`,
         },
       )
       .describe(`the PostgreSQL major version, one of ${POSTGRES_VERSIONS.join(", ")}`),
@@ -286,8 +285,14 @@ export const stackConfigSchema = z
       .optional(),
   })
   .superRefine((config, ctx) => {
-    const refuse = (key: string, input: unknown, message: string, fix: string) =>
-      ctx.addIssue({ code: "custom", path: [key], input, message, params: { fix } });
+    const refuse = (key: string | (string | number)[], input: unknown, message: string, fix: string) =>
+      ctx.addIssue({
+        code: "custom",
+        path: Array.isArray(key) ? key : [key],
+        input,
+        message,
+        params: { fix },
+      });
     const store = config.archiveStore ?? (config.platform === "docker" ? "minio" : "aws");
     if (store === "minio" && config.platform !== "docker") {
       refuse(
@@ -366,7 +371,7 @@ export const stackConfigSchema = z
       config.allowedCidrs.forEach((block, index) => {
         if (!isWorldOpen(block)) return;
         refuse(
-          `allowedCidrs[${index}]`,
+          ["allowedCidrs", index],
           block,
           `is world-open (${block} spans more than a /8): on Kubernetes (prod) every client network must be named`,
           `pulumi config set --path 'pgstack:allowedCidrs[${index}]' <the application's network, e.g. 10.0.0.0/16>`,

@@ -81,7 +81,8 @@ function computedOutputs(
   return {};
 }
 
-const mocks: pulumi.runtime.Mocks = {
+/** Provider answers of a fresh `pulumi up`, for the program under the mock runtime. */
+export const providerMocks: pulumi.runtime.Mocks = {
   newResource: (args) => {
     const id =
       typeof args.inputs.bucket === "string" && args.type.startsWith("aws:s3/bucket:")
@@ -131,7 +132,7 @@ interface MockMonitorLike {
 
 /** Runs the program once and returns what it registered, in registration order. */
 export async function captureProgram(run: ProgramRun): Promise<CapturedResource[]> {
-  await pulumi.runtime.setMocks(mocks, run.project, run.stack, false);
+  await pulumi.runtime.setMocks(providerMocks, run.project, run.stack, false);
   pulumi.runtime.setAllConfig({ ...run.config }, [...run.secretKeys]);
   const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorLike;
   const captured = new Map<string, CapturedResource>();
