@@ -103,7 +103,9 @@ function parseField(text: string, field: CronField): Set<number> | string {
       const end = last === undefined ? (match[2] === undefined ? start : field.max) : fieldValue(last, field);
       if (start === undefined || end === undefined) {
         const wrong = start === undefined ? first : last;
-        return `${JSON.stringify(wrong)} is out of range: ${range}`;
+        return /^\d+$/.test(wrong)
+          ? `${JSON.stringify(wrong)} is out of range: ${range}`
+          : `${JSON.stringify(wrong)} is not a ${field.name} (L, W and # are not accepted by both schedulers): ${range}`;
       }
       if (start > end) return `the range ${match[1]} runs backwards; write the smaller value first`;
       from = start;

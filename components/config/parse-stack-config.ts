@@ -78,6 +78,15 @@ export function parseStackConfig(
       continue;
     }
     if ((SECRET_KEYS as readonly string[]).includes(key)) {
+      if (secretKeys.has(key) && typeof value === "string" && !isOneLine(value)) {
+        problems.push({
+          key: `${NAMESPACE}:${key}`,
+          value: "<secret>",
+          message:
+            "must be one line without leading or trailing spaces: it is written into one line of a password or pgBackRest file, where a line break cuts it and spaces are trimmed",
+          fix: `pulumi config set --secret ${NAMESPACE}:${key} <value on one line>`,
+        });
+      }
       if (!secretKeys.has(key) && value !== "") {
         problems.push({
           key: `${NAMESPACE}:${key}`,
@@ -99,6 +108,10 @@ export function parseStackConfig(
   problems.push(...secretProblems(result.data, secretKeys));
   if (problems.length === 0) return result.data;
   throw new ConfigError(problems);
+}
+
+function isOneLine(value: string): boolean {
+  return value !== "" && value.trim() === value && !/[\r\n]/.test(value);
 }
 
 /** Namespaces of the providers pgstack uses: their keys belong to them. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, type ConfigProblem } from "../../components/config/config-error";
 import { parseStackConfig } from "../../components/config/parse-stack-config";
+import { stackConfigSchema } from "../../components/config/stack-config";
 import { readStackFiles } from "../../components/config/stack-files";
 
 const minimal = {
@@ -128,6 +129,36 @@ describe("config errors name the key, the value and the fix", () => {
     expect(problem.fix).toBe(
       "pulumi config rm pgstack:appPassword; pulumi config set --secret pgstack:appPassword <value>",
     );
+  });
+
+  it.each([["two\nlines"], [" padded "], [""]])("refuses a secret value %j, without showing it", (secret) => {
+    const problems = problemsOf({ ...minimal, "pgstack:repoCipherPass": secret }, ["repoCipherPass"]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ key: "pgstack:repoCipherPass", value: "<secret>" });
+    expect(problems[0].message).toContain("one line without leading or trailing spaces");
+    expect(problems[0].fix).toBe("pulumi config set --secret pgstack:repoCipherPass <value on one line>");
+    if (secret.trim() !== "") expect(JSON.stringify(problems)).not.toContain(secret.trim());
+  });
+
+  it("never answers with a bare schema default, whatever the wrong value", () => {
+    const wrong: unknown[] = [{}, -1, 1.5, true, "x y", ["a"], "99999999999"];
+    for (const key of Object.keys(stackConfigSchema.shape)) {
+      for (const value of wrong) {
+        let problems: ConfigProblem[] = [];
+        try {
+          parseStackConfig({ ...minimal, [`pgstack:${key}`]: value });
+        } catch (error) {
+          problems = [...(error as ConfigError).problems];
+        }
+        for (const problem of problems) {
+          expect(problem.message, `${key} = ${JSON.stringify(value)}`).not.toMatch(
+            // The last is parse-stack-config's net under a schema that forgot its own wording.
+            /Invalid (input|option)|Too (small|big)|expected \w+, received \w+|is not valid here/,
+          );
+          expect(problem.fix.length, `${key} = ${JSON.stringify(value)}`).toBeGreaterThan(10);
+        }
+      }
+    }
   });
 
   it("accepts a secret that arrived encrypted", () => {
