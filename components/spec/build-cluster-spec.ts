@@ -135,8 +135,10 @@ function walVolumeInput(input: TuningInput, parameters: ReturnType<typeof tune>[
   const retentionAt = (storageBytes: number) => {
     try {
       return walRetention(tune({ ...input, storageBytes }).parameters).totalBytes;
-    } catch {
-      return Number.POSITIVE_INFINITY;
+    } catch (error) {
+      // A volume size the rest of the config refuses cannot be the suggestion.
+      if (error instanceof ConfigError) return Number.POSITIVE_INFINITY;
+      throw error;
     }
   };
   return { parameters, storageBytes: input.storageBytes, overrideKeys, retentionAt };
