@@ -9,6 +9,15 @@ import { describeFailure } from "../components/config/failure-report";
 import { UsageError } from "./plan/plan-options";
 import { EXIT, runPlan } from "./plan/run-plan";
 
+// An error inside an Output's apply surfaces as an unhandled rejection: without this, Node
+// would print its trace and exit 1, which means "policy violation" here.
+const programBug = (error: unknown) => {
+  process.stderr.write(`the program failed under the mock runtime: ${describeFailure(error)}\n`);
+  process.exit(EXIT.program);
+};
+process.on("unhandledRejection", programBug);
+process.on("uncaughtException", programBug);
+
 runPlan(process.argv.slice(2), {
   projectDir: join(__dirname, ".."),
   out: (text) => process.stdout.write(text),
