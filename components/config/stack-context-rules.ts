@@ -41,6 +41,10 @@ interface Footprint {
 
 const PREFIX = "pgstack";
 
+/** Every resource name derives from the stack name: renaming a deployed stack replaces them all. */
+const RENAME_NOTE =
+  " (while the stack has nothing deployed: a rename changes every resource name, and Pulumi would replace them)";
+
 /** Kubernetes names are DNS labels; a StatefulSet or CronJob name leaves room for what the controller appends. */
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -99,7 +103,7 @@ function stackNameProblems(config: StackConfig, stack: string): ConfigProblem[] 
       key: "stack name",
       value: displayValue(stack),
       message: `Kubernetes object names are derived from the stack name and ${why}; a stack name on Kubernetes must be lowercase letters, digits and '-', at most ${room} characters`,
-      fix: `pulumi stack rename ${suggestStackName(stack, room)}`,
+      fix: `pulumi stack rename ${suggestStackName(stack, room)}${RENAME_NOTE}`,
     },
   ];
 }
@@ -284,7 +288,7 @@ function collisionProblems(own: Footprint, other: Footprint, file: string): Conf
         key: "stack name",
         value: displayValue(own.stack),
         message: `every Docker name of stack ${shorter.stack} starts with ${PREFIX}-${shorter.stack}-, which also begins every name of stack ${longer.stack} (${longer === other ? file : "this stack"}): a volume or container filter for one (docker volume ls --filter name=${PREFIX}-${shorter.stack}-) reaches into the other's data`,
-        fix: `pulumi stack rename <a name that is not ${shorter.stack}-...> for stack ${longer.stack}`,
+        fix: `pulumi stack rename --stack ${longer.stack} <a name that does not start with ${shorter.stack}->${RENAME_NOTE}`,
       });
     }
     if (own.publishPort !== undefined && own.publishPort === other.publishPort) {

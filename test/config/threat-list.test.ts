@@ -664,7 +664,7 @@ const THREATS: readonly Threat[] = [
     keys: ["stack name"],
     value: '"dev-blue"',
     rule: /every Docker name of stack dev starts with pgstack-dev-, which also begins every name of stack dev-blue/,
-    fix: /pulumi stack rename <a name that is not dev-\.\.\.> for stack dev-blue/,
+    fix: /pulumi stack rename --stack dev-blue <a name that does not start with dev->/,
   },
   {
     title: "a Docker stack whose names begin with another's (planning dev)",
@@ -673,7 +673,7 @@ const THREATS: readonly Threat[] = [
     keys: ["stack name"],
     value: '"dev"',
     rule: /which also begins every name of stack dev-blue \(Pulumi\.dev-blue\.yaml\)/,
-    fix: /pulumi stack rename .* for stack dev-blue/,
+    fix: /pulumi stack rename --stack dev-blue /,
   },
   {
     title: "two Docker stacks publishing the same port (planning dev)",
