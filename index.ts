@@ -1,18 +1,27 @@
 // pgstack: a production-grade PostgreSQL per stack. Read config, build the spec, declare the
 // cluster on the stack's platform, export how to reach it.
 import * as pulumi from "@pulumi/pulumi";
-import { stackConfigFromPulumi } from "./components/config/pulumi-config";
+import {
+  stackConfigFromPulumi,
+  stackContextFromPulumi,
+  withoutStackTrace,
+} from "./components/config/pulumi-config";
 import { DockerPostgresCluster } from "./components/docker/postgres-cluster";
 import { KubernetesPostgresCluster } from "./components/kubernetes/postgres-cluster";
 import { ClusterSecrets } from "./components/secrets/cluster-secrets";
 import { buildClusterSpec } from "./components/spec/build-cluster-spec";
 
-const spec = buildClusterSpec(stackConfigFromPulumi(), { stack: pulumi.getStack() });
-const secrets = new ClusterSecrets(`${spec.name}-secrets`, { protect: spec.protect });
-const cluster =
-  spec.platform === "docker"
+// Every config problem is found here, before any resource is declared; whatever is thrown
+// reaches the user as its message alone (a trace only with PGSTACK_DEBUG=1).
+const spec = withoutStackTrace(() =>
+  buildClusterSpec(stackConfigFromPulumi(), { stack: pulumi.getStack(), context: stackContextFromPulumi() }),
+);
+const cluster = withoutStackTrace(() => {
+  const secrets = new ClusterSecrets(`${spec.name}-secrets`, { protect: spec.protect });
+  return spec.platform === "docker"
     ? new DockerPostgresCluster(spec.name, { spec, secrets })
     : new KubernetesPostgresCluster(spec.name, { spec, secrets });
+});
 
 export const connection = cluster.connection;
 export const appPassword = cluster.appPassword;

@@ -1,7 +1,7 @@
-import { closest } from "fastest-levenshtein";
+import { closest, distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { ConfigError, type ConfigProblem, displayValue } from "./config-error";
-import { SECRET_KEYS, type StackConfig, stackConfigSchema } from "./stack-config";
+import { nearMiss, SECRET_KEYS, type StackConfig, stackConfigSchema } from "./stack-config";
 
 export const NAMESPACE = "pgstack";
 
@@ -72,14 +72,27 @@ export function parseStackConfig(
   const values: Record<string, unknown> = {};
   for (const [fullKey, value] of Object.entries(raw)) {
     const [namespace, key] = fullKey.includes(":") ? fullKey.split(":", 2) : [NAMESPACE, fullKey];
-    if (namespace !== NAMESPACE) continue;
+    if (namespace !== NAMESPACE) {
+      const misspelt = misspeltNamespace(namespace, fullKey, value);
+      if (misspelt) problems.push(misspelt);
+      continue;
+    }
     if ((SECRET_KEYS as readonly string[]).includes(key)) {
+      if (secretKeys.has(key) && typeof value === "string" && !isOneLine(value)) {
+        problems.push({
+          key: `${NAMESPACE}:${key}`,
+          value: "<secret>",
+          message:
+            "must be one line without leading or trailing spaces: it is written into one line of a password or pgBackRest file, where a line break cuts it and spaces are trimmed",
+          fix: `pulumi config set --secret ${NAMESPACE}:${key} <value on one line>`,
+        });
+      }
       if (!secretKeys.has(key) && value !== "") {
         problems.push({
           key: `${NAMESPACE}:${key}`,
           value: "<plaintext>",
-          message: "is a secret but is stored in plaintext",
-          fix: `pulumi config set --secret ${NAMESPACE}:${key} <value>`,
+          message: "is a secret but is stored in plaintext in the stack file",
+          fix: `pulumi config rm ${NAMESPACE}:${key}; pulumi config set --secret ${NAMESPACE}:${key} <value>`,
         });
       }
       continue;
@@ -88,9 +101,70 @@ export function parseStackConfig(
     if (!isUnset(key, decoded)) values[key] = decoded;
   }
   const result = stackConfigSchema.safeParse(values);
-  if (result.success && problems.length === 0) return result.data;
-  if (!result.success) problems.push(...result.error.issues.flatMap((issue) => toProblems(issue, values)));
+  if (!result.success) {
+    problems.push(...result.error.issues.flatMap((issue) => toProblems(issue, values)));
+    throw new ConfigError(problems);
+  }
+  problems.push(...secretProblems(result.data, secretKeys));
+  if (problems.length === 0) return result.data;
   throw new ConfigError(problems);
+}
+
+function isOneLine(value: string): boolean {
+  return value !== "" && value.trim() === value && !/[\r\n]/.test(value);
+}
+
+/** Namespaces of the providers pgstack uses: their keys belong to them. */
+const PROVIDER_NAMESPACES = ["aws", "kubernetes", "docker", "random", "tls", "pulumi"];
+
+/** A key whose namespace is a near-miss of pgstack's (`pgstak:memoryLimit`) would be ignored silently. */
+function misspeltNamespace(namespace: string, fullKey: string, value: unknown): ConfigProblem | undefined {
+  if (PROVIDER_NAMESPACES.includes(namespace) || distance(namespace.toLowerCase(), NAMESPACE) > 2)
+    return undefined;
+  const key = fullKey.slice(namespace.length + 1);
+  return {
+    key: fullKey,
+    value: displayValue(value),
+    message: `is in the namespace ${namespace}, which nothing reads; did you mean ${NAMESPACE}:${key}?`,
+    fix: `pulumi config rm ${fullKey}; pulumi config set ${NAMESPACE}:${key} <value>`,
+  };
+}
+
+/** Static S3 keys come as a pair, and Docker needs them to reach AWS S3 (no IAM role there). */
+function secretProblems(config: StackConfig, secretKeys: ReadonlySet<string>): ConfigProblem[] {
+  const pair = ["archiveAccessKeyId", "archiveSecretAccessKey"] as const;
+  const given = pair.filter((key) => secretKeys.has(key));
+  const store = config.archiveStore ?? (config.platform === "docker" ? "minio" : "aws");
+  const set = (key: string) => `pulumi config set --secret ${NAMESPACE}:${key} <value>`;
+  if (given.length === 1) {
+    const missing = pair.find((key) => !secretKeys.has(key)) as string;
+    return [
+      {
+        key: `${NAMESPACE}:${missing}`,
+        value: "<unset>",
+        message: `is required with ${NAMESPACE}:${given[0]}: static S3 keys are a pair`,
+        fix: `${set(missing)}, or pulumi config rm ${NAMESPACE}:${given[0]}`,
+      },
+    ];
+  }
+  if (given.length === 0 && config.platform === "docker" && store === "aws") {
+    return pair.map((key) => ({
+      key: `${NAMESPACE}:${key}`,
+      value: "<unset>",
+      message: `is required with platform=docker and archiveStore=aws: outside Kubernetes there is no IAM role, so pgBackRest signs with static keys`,
+      fix: `${set(key)}, or pulumi config rm ${NAMESPACE}:archiveStore to use the MinIO beside the cluster`,
+    }));
+  }
+  if (given.length === 2 && store === "minio") {
+    return pair.map((key) => ({
+      key: `${NAMESPACE}:${key}`,
+      value: "<secret>",
+      message:
+        "is for AWS S3; with archiveStore=minio the stack's MinIO keys are used and this one would be ignored",
+      fix: `pulumi config rm ${NAMESPACE}:${key}, or pulumi config set ${NAMESPACE}:archiveStore aws`,
+    }));
+  }
+  return [];
 }
 
 /** Pulumi passes every value as a string; decode numbers, booleans and arrays where the key wants them. */
@@ -117,11 +191,17 @@ function toProblems(issue: z.core.$ZodIssue, values: Record<string, unknown>): C
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => {
       const suggestion = closest(key, [...KNOWN_KEYS, ...SECRET_KEYS]);
+      const near =
+        distance(key.toLowerCase(), suggestion.toLowerCase()) <= Math.max(2, suggestion.length / 4);
       return {
         key: `${NAMESPACE}:${key}`,
         value: displayValue(values[key]),
-        message: `is not a pgstack setting; did you mean ${NAMESPACE}:${suggestion}?`,
-        fix: `pulumi config rm ${NAMESPACE}:${key} (and set ${NAMESPACE}:${suggestion} if that was meant)`,
+        message: near
+          ? `is not a pgstack setting; did you mean ${NAMESPACE}:${suggestion}?`
+          : "is not a pgstack setting (README.md, Configuration reference, lists them all)",
+        fix: near
+          ? `pulumi config rm ${NAMESPACE}:${key}; pulumi config set ${NAMESPACE}:${suggestion} <value>`
+          : `pulumi config rm ${NAMESPACE}:${key}`,
       };
     });
   }
@@ -133,20 +213,39 @@ function toProblems(issue: z.core.$ZodIssue, values: Record<string, unknown>): C
     values[topKey],
   );
   const missing = value === undefined && issue.code === "invalid_type";
-  const message = missing ? `is required: ${describe(topKey)}` : issue.message;
-  const example = EXAMPLES[topKey] ?? "<value>";
+  const message = missing ? `is required: ${describe(topKey)}` : readable(issue);
+  // A near-miss of an allowed value is fixed with that value; anything else with the key's example.
+  const allowedValues = issue.code === "invalid_value" ? issue.values.map(String) : [];
+  const suggestion = nearMiss(value, allowedValues).match(/did you mean (.+)\?$/)?.[1];
+  const example = suggestion ?? EXAMPLES[topKey] ?? "<value>";
+  const customFix = (issue as { params?: { fix?: string } }).params?.fix;
   const isList =
     Array.isArray(values[topKey]) ||
     topKey === "allowedCidrs" ||
     topKey === "parameters" ||
     topKey === "clientNamespaces";
-  const fix = isList
-    ? `pulumi config set --path '${NAMESPACE}:${topKey}[${rest[0] === undefined ? 0 : String(rest[0])}]' ${example}`
-    : `pulumi config set ${NAMESPACE}:${topKey} ${example}`;
+  const fix =
+    customFix ??
+    (isList
+      ? `pulumi config set --path '${NAMESPACE}:${topKey}[${rest[0] === undefined ? 0 : String(rest[0])}]' ${example}`
+      : `pulumi config set ${NAMESPACE}:${topKey} ${example}`);
   return [{ key, value: displayValue(value), message, fix }];
+}
+
+/**
+ * The issue's message, unless it is one of zod's built-in defaults ("Invalid input: expected
+ * number, received string", "Too small: ..."), which say nothing about units or ranges: every
+ * schema in stack-config.ts words its own, and this is the net under a schema that forgot.
+ */
+function readable(issue: z.core.$ZodIssue): string {
+  if (!/^(Invalid input|Invalid option|Too (small|big)|Invalid (string|number))/.test(issue.message)) {
+    return issue.message;
+  }
+  return `is not valid here: ${describe(String(issue.path[0]))}`;
 }
 
 function describe(key: string): string {
   const schema = stackConfigSchema.shape[key as keyof typeof stackConfigSchema.shape];
-  return schema?.description ?? `see the configuration reference in README.md`;
+  const example = EXAMPLES[key] ? `, e.g. ${EXAMPLES[key]}` : "";
+  return `${schema?.description ?? "see the Configuration reference in README.md"}${example}`;
 }

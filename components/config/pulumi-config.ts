@@ -1,6 +1,11 @@
+import { isAbsolute } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "./config-error";
+import { DEBUG_VARIABLE, describeFailure } from "./failure-report";
 import { NAMESPACE, parseStackConfig } from "./parse-stack-config";
 import type { StackConfig } from "./stack-config";
+import type { StackContext } from "./stack-context-rules";
+import { stackContext } from "./stack-files";
 
 /**
  * The stack's `pgstack:*` config as the Pulumi engine hands it to the program, validated.
@@ -9,13 +14,14 @@ import type { StackConfig } from "./stack-config";
  */
 export function stackConfigFromPulumi(): StackConfig {
   const all = pulumi.runtime.allConfig();
-  const raw: Record<string, string> = {};
   const secretKeys = new Set<string>();
-  for (const [fullKey, value] of Object.entries(all)) {
-    if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
-    raw[fullKey] = value;
-    if (isConfigSecret(fullKey)) secretKeys.add(fullKey.slice(NAMESPACE.length + 1));
+  for (const fullKey of Object.keys(all)) {
+    if (fullKey.startsWith(`${NAMESPACE}:`) && isConfigSecret(fullKey)) {
+      secretKeys.add(fullKey.slice(NAMESPACE.length + 1));
+    }
   }
+  // Every namespace goes in: keys of others are ignored, but a near-miss of pgstack's is refused.
+  const raw = all;
   return parseStackConfig(raw, secretKeys);
 }
 
@@ -31,4 +37,31 @@ function isConfigSecret(fullKey: string): boolean {
     );
   }
   return runtime.isConfigSecret(fullKey);
+}
+
+/**
+ * The context of the running stack: aws:region as the engine hands it over, and the project's
+ * other stacks from the stack files beside Pulumi.yaml (the engine runs the program in the
+ * project directory; the SDK names it when it knows it).
+ */
+export function stackContextFromPulumi(): StackContext {
+  // The engine sets the root directory; the mock runtime leaves a placeholder ("rootDirectory").
+  const root = pulumi.runtime.getRootDirectory();
+  const projectDir = isAbsolute(root) ? root : process.cwd();
+  return stackContext(projectDir, pulumi.getStack(), pulumi.runtime.allConfig());
+}
+
+/**
+ * Runs part of the program so that nothing it throws reaches the user as a stack trace: the
+ * engine prints a RunError's message alone. Config errors keep their key, value and fix.
+ */
+export function withoutStackTrace<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (process.env[DEBUG_VARIABLE] === "1" && !(error instanceof ConfigError)) throw error;
+    const refusal = new pulumi.RunError(describeFailure(error, false));
+    (refusal as { cause?: unknown }).cause = error;
+    throw refusal;
+  }
 }

@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import type { OtherStack, StackContext } from "./stack-context-rules";
 
 /** A stack's config as the Pulumi CLI would hand it to the program, read without the CLI. */
 export interface StackFileConfig {
@@ -44,4 +45,39 @@ export function readStackFiles(projectDir: string, stack: string, stackFile?: st
     }
   }
   return { values, secretKeys };
+}
+
+/** Stack files of the project: Pulumi.<stack>.yaml beside Pulumi.yaml. */
+const STACK_FILE = /^Pulumi\.(.+)\.yaml$/;
+
+/**
+ * The project's stacks other than `stack`, read from their stack files, for the rules that keep
+ * two stacks apart. A file that cannot be read or parsed is left out: its own stack's plan
+ * reports it.
+ */
+export function readOtherStacks(projectDir: string, stack: string): OtherStack[] {
+  const others: OtherStack[] = [];
+  for (const file of readdirSync(projectDir).sort()) {
+    const name = STACK_FILE.exec(file)?.[1];
+    if (name === undefined || name === stack) continue;
+    try {
+      others.push({ stack: name, file, values: readStackFiles(projectDir, name).values });
+    } catch {
+      // Unreadable: that stack's own plan or preview says why.
+    }
+  }
+  return others;
+}
+
+/** The context the stack's config is checked in: its aws:region and the project's other stacks. */
+export function stackContext(
+  projectDir: string,
+  stack: string,
+  values: Readonly<Record<string, unknown>>,
+): StackContext {
+  const region = values["aws:region"];
+  return {
+    awsRegion: typeof region === "string" && region !== "" ? region : undefined,
+    otherStacks: readOtherStacks(projectDir, stack),
+  };
 }

@@ -1,11 +1,15 @@
+import { ConfigError, type ConfigProblem } from "../config/config-error";
 import type { StackConfig } from "../config/stack-config";
+import { type StackContext, stackContextProblems } from "../config/stack-context-rules";
 import { renderCommands } from "../render/commands";
 import { renderFiles } from "../render/files";
 import type { ArchiveSpec, ClusterSpec, Layout, MemberSpec } from "./cluster-spec";
 import { defaultImage } from "./image";
 import { defaultLayout, STACK_CA_FILE } from "./layout";
-import { defaultMaxConnections, tune } from "./tuning";
+import { parseOverrides } from "./overrides";
+import { defaultMaxConnections, type TuningInput, tune } from "./tuning";
 import { parseQuantity } from "./units";
+import { walRetention, walVolumeProblems } from "./wal-volume";
 
 export interface BuildOptions {
   /** Pulumi stack name (dev, prod, ...). */
@@ -15,14 +19,23 @@ export interface BuildOptions {
    * the rendered configuration with local paths, ports, hosts and S3 endpoint.
    */
   readonly layout?: (defaults: Layout) => Layout;
+  /**
+   * The provider region and the project's other stacks, for the rules that need them (region
+   * agreement, collisions between stacks). The plan and the program always pass it.
+   */
+  readonly context?: StackContext;
 }
+
+/** Region name signed into MinIO requests, which accept any. */
+const MINIO_REGION = "us-east-1";
 
 /** The spec without its rendered artefacts: what the renderers read. */
 export type ClusterModel = Omit<ClusterSpec, "files" | "commands">;
 
 /**
  * Stack config → ClusterSpec. Pure and deterministic: the same config gives the same spec,
- * byte for byte. Throws ConfigError (key, value, fix) for anything a deploy would regret.
+ * byte for byte. Throws ConfigError (key, value, fix) for anything a deploy would regret, with
+ * every problem the config has, not only the first.
  */
 export function buildClusterSpec(config: StackConfig, options: BuildOptions): ClusterSpec {
   const { stack } = options;
@@ -33,7 +46,7 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
   const s3 =
     archive.store === "minio"
       ? { endpoint: config.archiveEndpoint ?? `${name}-minio`, port: 9000, caFile: STACK_CA_FILE }
-      : { endpoint: config.archiveEndpoint ?? `s3.${config.archiveRegion}.amazonaws.com`, port: 443 };
+      : { endpoint: config.archiveEndpoint ?? `s3.${archive.region}.amazonaws.com`, port: 443 };
   const platformLayout = defaultLayout(config.platform, name, namespace, members, s3);
   const layout = options.layout ? options.layout(platformLayout) : platformLayout;
 
@@ -43,7 +56,7 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
     : memoryLimitBytes;
   const maxConnections = config.maxConnections ?? defaultMaxConnections(config.workload);
 
-  const tuning = tune({
+  const tuningInput: TuningInput = {
     version: config.postgresVersion,
     workload: config.workload,
     memoryLimitBytes,
@@ -56,7 +69,17 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
     tls: config.tls,
     layout,
     overrides: config.parameters,
-  });
+  };
+  const problems: ConfigProblem[] = stackContextProblems(config, stack, options.context);
+  let tuning: ReturnType<typeof tune> | undefined;
+  try {
+    tuning = tune(tuningInput);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  if (tuning) problems.push(...walVolumeProblems(walVolumeInput(tuningInput, tuning.parameters)));
+  if (problems.length > 0 || !tuning) throw new ConfigError(problems);
 
   const model: ClusterModel = {
     project: "pgstack",
@@ -103,6 +126,24 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
   return { ...model, files: renderFiles(model), commands: renderCommands(model) };
 }
 
+/** What the WAL-on-the-volume rule reads: the final parameters and which overrides set them. */
+function walVolumeInput(input: TuningInput, parameters: ReturnType<typeof tune>["parameters"]) {
+  const overrideKeys: Record<string, { key: string; entry: string }> = {};
+  for (const override of parseOverrides(input.overrides).overrides) {
+    overrideKeys[override.name] = { key: override.key, entry: override.entry };
+  }
+  const retentionAt = (storageBytes: number) => {
+    try {
+      return walRetention(tune({ ...input, storageBytes }).parameters).totalBytes;
+    } catch (error) {
+      // A volume size the rest of the config refuses cannot be the suggestion.
+      if (error instanceof ConfigError) return Number.POSITIVE_INFINITY;
+      throw error;
+    }
+  };
+  return { parameters, storageBytes: input.storageBytes, overrideKeys, retentionAt };
+}
+
 function memberSpecs(replicas: number): MemberSpec[] {
   const members: MemberSpec[] = [{ name: "primary", role: "primary" }];
   for (let i = 1; i <= replicas; i++) {
@@ -118,7 +159,8 @@ function archiveSpec(config: StackConfig, name: string, stack: string): ArchiveS
     stanza: name,
     store,
     bucket: config.archiveBucket,
-    region: config.archiveRegion,
+    // MinIO takes any region (it is only signed into requests); the schema requires it for AWS.
+    region: config.archiveRegion ?? MINIO_REGION,
     path: config.archivePrefix ?? `/pgstack/${stack}`,
     // MinIO serves buckets by path; AWS by virtual host.
     uriStyle: store === "minio" ? "path" : "host",

@@ -91,6 +91,7 @@ export type OutputsOverride = (
   inputs: Record<string, unknown>,
 ) => Record<string, unknown> | undefined;
 
+/** Provider answers of a fresh `pulumi up`, for the program under the mock runtime. */
 const mocksWith = (override?: OutputsOverride): pulumi.runtime.Mocks => ({
   newResource: (args) => {
     const id =
@@ -115,6 +116,9 @@ const mocksWith = (override?: OutputsOverride): pulumi.runtime.Mocks => ({
     return args.inputs;
   },
 });
+
+/** Provider answers of a fresh `pulumi up`, as the plan and the config tests use them. */
+export const providerMocks: pulumi.runtime.Mocks = mocksWith();
 
 /** The protobuf request fields the capture reads (RegisterResourceRequest, RegisterResourceOutputsRequest). */
 interface RegisterRequest {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, type ConfigProblem } from "../../components/config/config-error";
 import { parseStackConfig } from "../../components/config/parse-stack-config";
+import { stackConfigSchema } from "../../components/config/stack-config";
 import { readStackFiles } from "../../components/config/stack-files";
 
 const minimal = {
@@ -106,7 +107,7 @@ describe("config errors name the key, the value and the fix", () => {
   it("refuses a negative replica count", () => {
     const problem = problemFor({ ...minimal, "pgstack:replicas": "-1" }, "pgstack:replicas");
     expect(problem.value).toBe("-1");
-    expect(problem.message).toMatch(/>=\s*0/);
+    expect(problem.message).toBe("expected a whole number of replicas, 0 to 5");
   });
 
   it("refuses an unsupported PostgreSQL version and lists the supported ones", () => {
@@ -125,7 +126,39 @@ describe("config errors name the key, the value and the fix", () => {
     const problem = problemFor({ ...minimal, "pgstack:appPassword": "hunter2" }, "pgstack:appPassword");
     expect(problem.value).toBe("<plaintext>");
     expect(problem.value).not.toContain("hunter2");
-    expect(problem.fix).toBe("pulumi config set --secret pgstack:appPassword <value>");
+    expect(problem.fix).toBe(
+      "pulumi config rm pgstack:appPassword; pulumi config set --secret pgstack:appPassword <value>",
+    );
+  });
+
+  it.each([["two\nlines"], [" padded "], [""]])("refuses a secret value %j, without showing it", (secret) => {
+    const problems = problemsOf({ ...minimal, "pgstack:repoCipherPass": secret }, ["repoCipherPass"]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ key: "pgstack:repoCipherPass", value: "<secret>" });
+    expect(problems[0].message).toContain("one line without leading or trailing spaces");
+    expect(problems[0].fix).toBe("pulumi config set --secret pgstack:repoCipherPass <value on one line>");
+    if (secret.trim() !== "") expect(JSON.stringify(problems)).not.toContain(secret.trim());
+  });
+
+  it("never answers with a bare schema default, whatever the wrong value", () => {
+    const wrong: unknown[] = [{}, -1, 1.5, true, "x y", ["a"], "99999999999"];
+    for (const key of Object.keys(stackConfigSchema.shape)) {
+      for (const value of wrong) {
+        let problems: ConfigProblem[] = [];
+        try {
+          parseStackConfig({ ...minimal, [`pgstack:${key}`]: value });
+        } catch (error) {
+          problems = [...(error as ConfigError).problems];
+        }
+        for (const problem of problems) {
+          expect(problem.message, `${key} = ${JSON.stringify(value)}`).not.toMatch(
+            // The last is parse-stack-config's net under a schema that forgot its own wording.
+            /Invalid (input|option)|Too (small|big)|expected \w+, received \w+|is not valid here/,
+          );
+          expect(problem.fix.length, `${key} = ${JSON.stringify(value)}`).toBeGreaterThan(10);
+        }
+      }
+    }
   });
 
   it("accepts a secret that arrived encrypted", () => {
@@ -148,7 +181,9 @@ describe("config errors name the key, the value and the fix", () => {
       { ...minimal, "pgstack:backupFullSchedule": "every sunday" },
       "pgstack:backupFullSchedule",
     );
-    expect(problem.message).toContain("5-field cron");
+    expect(problem.message).toBe(
+      "has 2 fields; a schedule has 5 (minute hour day-of-month month day-of-week, UTC)",
+    );
   });
 
   it("refuses a parameter override that is not name=value", () => {
@@ -159,7 +194,8 @@ describe("config errors name the key, the value and the fix", () => {
 
   it("refuses a memory request above the limit", () => {
     const problem = problemFor({ ...minimal, "pgstack:memoryRequest": "4Gi" }, "pgstack:memoryRequest");
-    expect(problem.message).toContain("must not exceed memoryLimit (2Gi)");
+    expect(problem.message).toContain('must not exceed pgstack:memoryLimit = "2Gi"');
+    expect(problem.fix).toContain("pulumi config set pgstack:memoryRequest 2Gi");
   });
 
   it("requires the OIDC provider for IRSA on Kubernetes, and the pod CIDR", () => {
@@ -167,8 +203,8 @@ describe("config errors name the key, the value and the fix", () => {
     expect(problems.map((p) => p.key)).toEqual(
       expect.arrayContaining(["pgstack:oidcProviderArn", "pgstack:oidcProviderUrl", "pgstack:clusterCidr"]),
     );
-    expect(problems.find((p) => p.key === "pgstack:oidcProviderArn")?.message).toContain(
-      "s3Access=accessKey",
+    expect(problems.find((p) => p.key === "pgstack:oidcProviderArn")?.fix).toContain(
+      "pulumi config set pgstack:s3Access accessKey",
     );
   });
 
@@ -200,7 +236,7 @@ describe("config errors name the key, the value and the fix", () => {
       expect.unreachable();
     } catch (error) {
       expect(String((error as Error).message)).toBe(
-        'pgstack configuration has 1 problem:\n  - pgstack:memoryLimit = "8": expected a positive size with a binary unit (Ki, Mi, Gi, Ti), e.g. 8Gi; a bare number is ambiguous\n    fix: pulumi config set pgstack:memoryLimit 8Gi',
+        'pgstack configuration has 1 problem:\n  - pgstack:memoryLimit = "8": expected a size with a binary unit (Ki, Mi, Gi, Ti), e.g. 8Gi; a bare number is ambiguous (bytes? MB? GB?)\n    fix: pulumi config set pgstack:memoryLimit 8Gi',
       );
     }
   });

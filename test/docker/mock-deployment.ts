@@ -188,10 +188,10 @@ export async function deployDockerCluster(
   const { ClusterSecrets } = await import("../../components/secrets/cluster-secrets.js");
   const { DockerPostgresCluster } = await import("../../components/docker/postgres-cluster.js");
 
-  const plainConfig = Object.fromEntries(
-    Object.entries(rawConfig).filter(([key]) => !secretKeys.includes(key)),
-  );
-  const spec = buildClusterSpec(parseStackConfig(plainConfig), { stack });
+  // As the program reads it: secrets flagged, so the rules that need a secret see it is set.
+  const spec = buildClusterSpec(parseStackConfig(rawConfig, new Set(Object.keys(configuredSecrets))), {
+    stack,
+  });
   const secrets = new ClusterSecrets(`${spec.name}-secrets`, { protect: spec.protect });
   const cluster = new DockerPostgresCluster(spec.name, { spec, secrets });
 
