@@ -7,6 +7,7 @@ import type { ClusterSpec } from "../spec/cluster-spec";
 import type { StackCertificateAuthority } from "./certificates";
 import { BACKUP_CRONTAB, POSTGRES_USER, runnerUploads } from "./config-files";
 import { dockerLabels } from "./labels";
+import { dockerCpus, goDuration } from "./provider-forms";
 import { type ContainerLimits, logOptions, unprivileged } from "./runtime";
 import { backupCrontab, runnerStartScript } from "./startup-commands";
 
@@ -14,7 +15,7 @@ import { backupCrontab, runnerStartScript } from "./startup-commands";
  * The runner holds no data and compresses nothing (pgBackRest compresses on the primary, which
  * sends the files): it needs little.
  */
-export const RUNNER_LIMITS: ContainerLimits = { memoryMb: 512, cpus: "1" };
+export const RUNNER_LIMITS: ContainerLimits = { memoryMb: 512, cpus: dockerCpus(1) };
 
 /** Seconds Docker lets a running backup finish after `docker stop` (supercronic waits for its jobs). */
 const RUNNER_STOP_TIMEOUT_SECONDS = 300;
@@ -70,10 +71,10 @@ export function backupRunner(
           "--log-level-file=off",
           layout.hosts.primary,
         ],
-        interval: "30s",
-        timeout: "10s",
+        interval: goDuration(30),
+        timeout: goDuration(10),
         retries: 3,
-        startPeriod: "60s",
+        startPeriod: goDuration(60),
       },
       memory: RUNNER_LIMITS.memoryMb,
       memorySwap: RUNNER_LIMITS.memoryMb,

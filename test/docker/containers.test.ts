@@ -38,10 +38,11 @@ describe("every long-running container", () => {
       const healthcheck = container.inputs.healthcheck as Record<string, unknown>;
       expect(healthcheck, container.name).toBeDefined();
       expect((healthcheck.tests as string[])[0]).toBe("CMD");
-      expect(healthcheck.interval).toMatch(/^\d+s$/);
-      expect(healthcheck.timeout).toMatch(/^\d+s$/);
+      // Go duration strings, as the provider reads them back (provider-forms.test.ts).
+      expect(healthcheck.interval).toMatch(/^(\d+h)?(\d+m)?\d+s$/);
+      expect(healthcheck.timeout).toMatch(/^(\d+h)?(\d+m)?\d+s$/);
       expect(healthcheck.retries).toBeGreaterThan(0);
-      expect(healthcheck.startPeriod).toMatch(/^\d+[sm]$/);
+      expect(healthcheck.startPeriod).toMatch(/^(\d+h)?(\d+m)?\d+s$/);
     }
   });
 
@@ -75,7 +76,7 @@ describe("database members", () => {
       ]);
       expect(container.inputs.memory).toBe(resources.memoryLimitBytes / MiB);
       expect(container.inputs.memoryReservation).toBe(resources.memoryRequestBytes / MiB);
-      expect(container.inputs.cpus).toBe(String(resources.cpus));
+      expect(Number(container.inputs.cpus)).toBe(resources.cpus);
       expect(container.inputs.shmSize).toBe(Math.ceil(resources.shmBytes / MiB));
       expect(container.inputs.user).toBe("999:999");
     }
