@@ -9,7 +9,7 @@ export const NAMESPACE = "pgstack";
 const EXAMPLES: Record<string, string> = {
   platform: "docker",
   postgresVersion: "16",
-  image: "pgstack/postgres:16.11-pgbackrest2.57.0",
+  image: "pgstack/postgres:16.15-pgbackrest2.59.2",
   memoryLimit: "8Gi",
   memoryRequest: "8Gi",
   cpus: "4",

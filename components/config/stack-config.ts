@@ -12,7 +12,7 @@ export const PLATFORMS = ["docker", "kubernetes"] as const;
 export const POSTGRES_VERSIONS = [15, 16, 17] as const;
 export const WORKLOADS = ["web", "oltp", "dw", "mixed", "desktop"] as const;
 export const STORAGE_MEDIA = ["ssd", "hdd", "san"] as const;
-export const ARCHIVE_STORES = ["minio", "aws"] as const;
+export const ARCHIVE_STORES = ["local", "aws"] as const;
 export const S3_ACCESS_MODES = ["irsa", "accessKey"] as const;
 
 export type Platform = (typeof PLATFORMS)[number];
@@ -113,14 +113,14 @@ export const stackConfigSchema = z
       .string()
       .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name (3-63 of a-z, 0-9, '.', '-')")
       .describe("the S3 bucket of the pgBackRest repository"),
-    /** Who provides the bucket: a MinIO container beside the cluster (Docker only) or AWS S3. */
+    /** Who provides the bucket: a local S3 server (SeaweedFS) beside the cluster (Docker only) or AWS S3. */
     archiveStore: z.enum(ARCHIVE_STORES).optional(),
-    /** AWS region of the bucket (for MinIO, any region name; it is only signed into requests). */
+    /** AWS region of the bucket (for the local store, any region name; it is only signed into requests). */
     archiveRegion: z
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "expected an AWS region such as eu-west-1")
       .default("us-east-1"),
-    /** S3 endpoint host; defaults to s3.<region>.amazonaws.com, or the MinIO container. */
+    /** S3 endpoint host; defaults to s3.<region>.amazonaws.com, or the local S3 container. */
     archiveEndpoint: z.string().optional(),
     /** Path inside the bucket for this stack's repository; defaults to /pgstack/<stack>. */
     archivePrefix: z
@@ -175,13 +175,13 @@ export const stackConfigSchema = z
       .optional(),
   })
   .superRefine((config, ctx) => {
-    const store = config.archiveStore ?? (config.platform === "docker" ? "minio" : "aws");
-    if (store === "minio" && config.platform !== "docker") {
+    const store = config.archiveStore ?? (config.platform === "docker" ? "local" : "aws");
+    if (store === "local" && config.platform !== "docker") {
       ctx.addIssue({
         code: "custom",
         path: ["archiveStore"],
         input: config.archiveStore,
-        message: "the MinIO store runs only beside the Docker platform; Kubernetes archives to AWS S3",
+        message: "the local S3 store runs only beside the Docker platform; Kubernetes archives to AWS S3",
       });
     }
     if (config.platform === "kubernetes" && config.s3Access === "irsa") {

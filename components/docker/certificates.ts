@@ -16,7 +16,7 @@ export interface IssuedCertificate {
 
 /**
  * The stack's own CA (@pulumi/tls): signs the members' server certificates (PostgreSQL and the
- * pgBackRest TLS server), MinIO's, and the backup runner's client certificate. The CA is
+ * pgBackRest TLS server), the S3 store's, and the backup runner's client certificate. The CA is
  * per stack, so a runner of one stack is refused by the primary of another.
  */
 export class StackCertificateAuthority {

@@ -11,7 +11,7 @@ import { memberConfigUploads, memberSecretUploads, memberTlsUploads, POSTGRES_US
 import { postgresImage } from "./image";
 import { dockerLabels, MEMBER_LABEL } from "./labels";
 import { clusterNetworks, PUBLISH_ADDRESS } from "./network";
-import { bucketCreated, objectStore } from "./object-store";
+import { objectStore } from "./object-store";
 import {
   HEALTHCHECK_TIMING,
   logOptions,
@@ -25,7 +25,7 @@ import { memberVolume, memberVolumeName } from "./volumes";
 
 /**
  * The whole cluster of a dev stack on the local Docker host: primary, streaming replicas,
- * pgBackRest backup runner and (unless the stack archives to AWS) MinIO holding the repository,
+ * pgBackRest backup runner and (unless the stack archives to AWS) an S3 server (SeaweedFS) holding the repository,
  * on one private network, with nothing published unless `pgstack:publishPort` says so (and then
  * on 127.0.0.1 only). Every value comes from the spec; this maps it to Docker objects.
  */
@@ -38,7 +38,7 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
   readonly repository: pulumi.Output<string>;
   /** Docker names of the members' data volumes, by member name. */
   readonly volumes: pulumi.Output<Record<string, string>>;
-  /** True once the bucket job has succeeded (MinIO), true at once for AWS. */
+  /** True once the local S3 store is healthy (it creates the bucket itself at start), true at once for AWS. */
   readonly bucketReady: pulumi.Output<boolean>;
 
   constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -52,11 +52,12 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
 
     let s3: S3Credentials | undefined;
     const storeReady: pulumi.Resource[] = [];
-    if (spec.archive.store === "minio") {
-      const store = objectStore(`${name}-minio`, spec, networks.cluster, ca, this);
+    if (spec.archive.store === "local") {
+      const store = objectStore(`${name}-s3`, spec, networks.cluster, ca, this);
       s3 = store.credentials;
-      storeReady.push(store.bucketJob);
-      this.bucketReady = bucketCreated(store);
+      storeReady.push(store.container);
+      // The container is created with `wait: true`: it exists in state only once healthy.
+      this.bucketReady = store.container.id.apply((id) => id !== "");
     } else {
       s3 = awsCredentials(spec, secrets.archiveAccessKeyId, secrets.archiveSecretAccessKey);
       this.bucketReady = pulumi.output(true);
@@ -222,7 +223,7 @@ function awsCredentials(
     throw new Error(
       `stack ${spec.stack} archives to AWS S3 (pgstack:archiveStore=aws) from Docker, which needs static keys: ` +
         `${missing.join(" and ")} unset. Fix: pulumi config set --secret <key> <value> for each, ` +
-        "or remove pgstack:archiveStore to use the MinIO beside the cluster",
+        "or remove pgstack:archiveStore to use the local S3 store beside the cluster",
     );
   }
   return { accessKeyId: pulumi.secret(accessKeyId), secretAccessKey: pulumi.secret(secretAccessKey) };

@@ -31,8 +31,8 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
   const namespace = config.namespace ?? name;
   const archive = archiveSpec(config, name, stack);
   const s3 =
-    archive.store === "minio"
-      ? { endpoint: config.archiveEndpoint ?? `${name}-minio`, port: 9000, caFile: STACK_CA_FILE }
+    archive.store === "local"
+      ? { endpoint: config.archiveEndpoint ?? `${name}-s3`, port: 9000, caFile: STACK_CA_FILE }
       : { endpoint: config.archiveEndpoint ?? `s3.${config.archiveRegion}.amazonaws.com`, port: 443 };
   const platformLayout = defaultLayout(config.platform, name, namespace, members, s3);
   const layout = options.layout ? options.layout(platformLayout) : platformLayout;
@@ -112,7 +112,7 @@ function memberSpecs(replicas: number): MemberSpec[] {
 }
 
 function archiveSpec(config: StackConfig, name: string, stack: string): ArchiveSpec {
-  const store = config.archiveStore ?? (config.platform === "docker" ? "minio" : "aws");
+  const store = config.archiveStore ?? (config.platform === "docker" ? "local" : "aws");
   const keyType = config.platform === "kubernetes" && config.s3Access === "irsa" ? "web-id" : "shared";
   return {
     stanza: name,
@@ -120,8 +120,8 @@ function archiveSpec(config: StackConfig, name: string, stack: string): ArchiveS
     bucket: config.archiveBucket,
     region: config.archiveRegion,
     path: config.archivePrefix ?? `/pgstack/${stack}`,
-    // MinIO serves buckets by path; AWS by virtual host.
-    uriStyle: store === "minio" ? "path" : "host",
+    // The local store (SeaweedFS) serves buckets by path; AWS by virtual host.
+    uriStyle: store === "local" ? "path" : "host",
     retentionFull: config.archiveRetentionFull,
     retentionDiff: config.archiveRetentionDiff,
     archiveTimeoutSeconds: config.archiveTimeout,

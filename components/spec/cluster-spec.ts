@@ -184,7 +184,7 @@ export interface TuningResult {
 
 export interface ArchiveSpec {
   readonly stanza: string;
-  readonly store: "minio" | "aws";
+  readonly store: "local" | "aws";
   readonly bucket: string;
   readonly region: string;
   /** Repository path inside the bucket (pgBackRest repo1-path). */

@@ -93,9 +93,9 @@ describe("volumes", () => {
   it("gives each member one volume named with the stack, labelled with stack and role", () => {
     const volumes = ofType(dev, VOLUME);
     expect(volumes.map((v) => v.inputs.name).sort()).toEqual([
-      "pgstack-dev-minio-data",
       "pgstack-dev-primary-data",
       "pgstack-dev-replica-1-data",
+      "pgstack-dev-s3-data",
     ]);
     for (const volume of volumes) {
       const labels = Object.fromEntries(
@@ -141,10 +141,11 @@ describe("destroy safety", () => {
       expect(volume.protect, volume.name).toBe(true);
       expect(volume.retainOnDelete, volume.name).toBe(true);
     }
-    const minioKeys = protectedStack.resources.filter(
-      (r) => r.type === "random:index/randomPassword:RandomPassword",
+    const storeKeys = protectedStack.resources.filter(
+      (r) => r.type === "random:index/randomPassword:RandomPassword" && r.name.includes("-s3-"),
     );
-    expect(minioKeys.filter((r) => r.name.includes("minio")).every((r) => r.protect)).toBe(true);
+    expect(storeKeys).toHaveLength(2);
+    expect(storeKeys.every((r) => r.protect)).toBe(true);
   });
 
   it("leaves a stack with protect=false destroyable, and never protects containers", () => {
