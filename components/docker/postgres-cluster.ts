@@ -18,6 +18,7 @@ import {
   MEMBER_STOP_TIMEOUT_SECONDS,
   memberResources,
   PRIMARY_WAIT_TIMEOUT_SECONDS,
+  REPLICA_WAIT_TIMEOUT_SECONDS,
   unprivileged,
 } from "./runtime";
 import { memberStartCommand } from "./startup-commands";
@@ -120,9 +121,11 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
           destroyGraceSeconds: MEMBER_STOP_TIMEOUT_SECONDS,
           ...unprivileged(),
           ...logOptions(),
-          // `pulumi up` waits for the primary's healthcheck before creating the replicas and the runner.
-          wait: isPrimary,
-          waitTimeout: isPrimary ? PRIMARY_WAIT_TIMEOUT_SECONDS : undefined,
+          // `pulumi up` waits for the primary's healthcheck before creating the replicas and the
+          // runner, and for each replica's (its first clone included): a replica that cannot
+          // stream fails `up` instead of crash-looping unnoticed.
+          wait: true,
+          waitTimeout: isPrimary ? PRIMARY_WAIT_TIMEOUT_SECONDS : REPLICA_WAIT_TIMEOUT_SECONDS,
           labels: dockerLabels(spec, member.role, { [MEMBER_LABEL]: member.name }),
         },
         {

@@ -62,6 +62,9 @@ export const HEALTHCHECK_TIMING = {
 /** Seconds `pulumi up` waits for the primary to turn healthy before it creates what depends on it. */
 export const PRIMARY_WAIT_TIMEOUT_SECONDS = 300;
 
+/** Seconds `pulumi up` waits for a replica: its start period, which covers the first clone. */
+export const REPLICA_WAIT_TIMEOUT_SECONDS = 30 * 60;
+
 /**
  * Seconds Docker waits after the stop signal before killing a member. The official image stops
  * PostgreSQL with SIGINT (fast shutdown), which still writes a shutdown checkpoint: give it time
