@@ -37,6 +37,10 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
   readonly appPassword: pulumi.Output<string>;
   readonly replicaHosts: pulumi.Output<string[]>;
   readonly repository: pulumi.Output<string>;
+  /** The stack CA's certificate (public): clients verify the server with it (sslmode=verify-full). */
+  readonly caCertificate: pulumi.Output<string>;
+  /** The exact command that connects from the laptop (or, unpublished, from inside the primary). */
+  readonly psql: pulumi.Output<string>;
   /** Docker names of the members' data volumes, by member name. */
   readonly volumes: pulumi.Output<Record<string, string>>;
   /** True once the local S3 store is healthy (it creates the bucket itself at start), true at once for AWS. */
@@ -70,11 +74,12 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
       const volume = memberVolume(`${name}-${member.name}-data`, spec, member, this);
       const isPrimary = member.role === "primary";
       const published = isPrimary && spec.network.publishPort !== undefined;
-      // A client of the published port connects to localhost: verify-full needs that name too.
-      const certificate = ca.issueServer(member.name, [
-        spec.layout.hosts[member.name],
-        ...(published ? ["localhost"] : []),
-      ]);
+      // A client of the published port connects to localhost or 127.0.0.1: verify-full needs them too.
+      const certificate = ca.issueServer(
+        member.name,
+        [spec.layout.hosts[member.name], ...(published ? ["localhost"] : [])],
+        published ? [PUBLISH_ADDRESS] : [],
+      );
       const networksAdvanced: docker.types.input.ContainerNetworksAdvanced[] = [
         { name: networks.cluster.name, aliases: [spec.layout.hosts[member.name]] },
       ];
@@ -153,14 +158,10 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
       this,
     );
 
-    const published = spec.network.publishPort;
     this.spec = pulumi.output(spec);
-    this.connection = pulumi.output({
-      host: published === undefined ? spec.layout.hosts[primary.name] : PUBLISH_ADDRESS,
-      port: published ?? spec.layout.port,
-      database: spec.postgres.database,
-      user: spec.postgres.appUser,
-    });
+    this.connection = pulumi.output(hostConnection(spec));
+    this.caCertificate = ca.certPem;
+    this.psql = pulumi.output(psqlCommand(spec));
     this.appPassword = pulumi.secret(secrets.appPassword);
     this.replicaHosts = pulumi.output(
       spec.members
@@ -179,8 +180,58 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
       repository: this.repository,
       volumes: this.volumes,
       bucketReady: this.bucketReady,
+      caCertificate: this.caCertificate,
+      psql: this.psql,
     });
   }
+}
+
+/** Host name clients of the published port use: in the primary's certificate and resolvable on every laptop. */
+export const PUBLISHED_HOST = "localhost";
+
+/**
+ * Where a client connects. Published: `localhost` and the published port, which every laptop
+ * resolves (the certificate holds it, and 127.0.0.1). Not published: the primary's name on the
+ * stack's Docker network, reachable only from containers there.
+ */
+export function hostConnection(spec: ClusterSpec): {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+} {
+  const published = spec.network.publishPort;
+  const primary = spec.members.find((member) => member.role === "primary") as MemberSpec;
+  return {
+    host: published === undefined ? spec.layout.hosts[primary.name] : PUBLISHED_HOST,
+    port: published ?? spec.layout.port,
+    database: spec.postgres.database,
+    user: spec.postgres.appUser,
+  };
+}
+
+/** File name the psql command expects the exported CA certificate in. */
+export function caFileName(spec: ClusterSpec): string {
+  return `${spec.name}-ca.crt`;
+}
+
+/**
+ * The exact first connection. Published: write the CA from the stack output, then psql with
+ * sslmode=verify-full, hostaddr pinning the IPv4 loopback the port is bound to while the name
+ * checked against the certificate stays `localhost`; psql asks for the password
+ * (`pulumi stack output --show-secrets appPassword`). Not published: psql inside the primary.
+ */
+export function psqlCommand(spec: ClusterSpec): string {
+  const { host, port, database, user } = hostConnection(spec);
+  if (spec.network.publishPort === undefined) {
+    const primary = spec.members.find((member) => member.role === "primary") as MemberSpec;
+    return `docker exec -it ${memberResourceName(spec.name, primary)} psql "dbname=${database} user=${user}"`;
+  }
+  const sslmode = spec.tls ? ` sslmode=verify-full sslrootcert=${caFileName(spec)}` : "";
+  const writeCa = spec.tls
+    ? `pulumi stack output --stack ${spec.stack} caCertificate > ${caFileName(spec)} && `
+    : "";
+  return `${writeCa}psql "host=${host} hostaddr=${PUBLISH_ADDRESS} port=${port} dbname=${database} user=${user}${sslmode}"`;
 }
 
 /** This component maps Docker specs only: anything else is a wiring mistake in the program. */

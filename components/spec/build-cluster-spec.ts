@@ -86,10 +86,8 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
     members,
     layout,
     network: {
-      // A client of the 127.0.0.1-published port reaches the primary from the Docker bridge's
-      // gateway, on a network only this stack's primary joins: admit it (password over TLS still).
-      allowedCidrs:
-        config.publishPort !== undefined ? [...config.allowedCidrs, "samenet"] : config.allowedCidrs,
+      // Clients of a published port are admitted by their own pg_hba.conf rule (render/pg-hba-conf.ts).
+      allowedCidrs: config.allowedCidrs,
       clusterCidr: config.clusterCidr ?? "samenet",
       publishPort: config.publishPort,
       namespace,

@@ -54,11 +54,21 @@ describe("network exposure", () => {
     expect(ports[0].c.inputs.name).toBe("pgstack-dev-primary");
     expect(ports[0].p).toMatchObject({ internal: 5432, external: 15432, ip: "127.0.0.1" });
     expect(published.outputs.connection).toEqual({
-      host: PUBLISH_ADDRESS,
+      host: "localhost",
       port: 15432,
       database: "app",
       user: "app",
     });
+  });
+
+  it("prints the exact first connection from the laptop, verifying the server with the exported CA", () => {
+    expect(published.outputs.psql).toBe(
+      "pulumi stack output --stack dev caCertificate > pgstack-dev-ca.crt && " +
+        `psql "host=localhost hostaddr=${PUBLISH_ADDRESS} port=15432 dbname=app user=app sslmode=verify-full sslrootcert=pgstack-dev-ca.crt"`,
+    );
+    expect(published.outputs.caCertificate).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
+    // Unpublished, nothing on the laptop can reach the server: the command runs psql inside the primary.
+    expect(dev.outputs.psql).toBe('docker exec -it pgstack-dev-primary psql "dbname=app user=app"');
   });
 
   it("certifies the published primary for localhost too, so sslmode=verify-full works through the port", () => {
@@ -69,6 +79,12 @@ describe("network exposure", () => {
         .filter((names): names is string[] => Array.isArray(names) && names.includes("pgstack-dev-primary"));
     expect(sans(published).flat()).toContain("localhost");
     expect(sans(dev).flat()).not.toContain("localhost");
+    const primaryRequest = (deployment: Deployment) =>
+      ofType(deployment, "tls:index/certRequest:CertRequest").find((r) =>
+        (r.inputs.dnsNames as string[]).includes("pgstack-dev-primary"),
+      );
+    expect(primaryRequest(published)?.inputs.ipAddresses).toEqual([PUBLISH_ADDRESS]);
+    expect(primaryRequest(dev)?.inputs.ipAddresses).toBeUndefined();
   });
 
   it("keeps the cluster network internal and publishes through a loopback-bound network only the primary joins", () => {

@@ -204,6 +204,8 @@ export async function deployDockerCluster(
         repository: cluster.repository,
         volumes: cluster.volumes,
         bucketReady: cluster.bucketReady,
+        caCertificate: cluster.caCertificate,
+        psql: cluster.psql,
         spec: cluster.spec as pulumi.Output<unknown>,
       })
       .apply((values) => resolve(values as Record<string, unknown>)),
