@@ -2,7 +2,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { PostgresClusterArgs, PostgresClusterOutputs } from "../platform/postgres-cluster-args";
 import { INIT_COMMAND } from "../render/commands";
+import type { ClusterSecretValues } from "../secrets/cluster-secrets";
 import type { S3Credentials } from "../secrets/pgbackrest-include";
+import { checkedRepositoryCipherPass } from "../secrets/repository-cipher-guard";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { memberResourceName } from "../spec/layout";
 import { backupRunner } from "./backup-runner";
@@ -48,8 +50,18 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
 
   constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgstack:docker:PostgresCluster", name, {}, opts);
-    const { spec, secrets } = args;
+    const { spec } = args;
     assertDockerSpec(spec);
+    // Every container gets the cipher pass only once it matches the repository's (refused at preview otherwise).
+    const secrets: ClusterSecretValues = {
+      ...args.secrets,
+      repoCipherPass: checkedRepositoryCipherPass(
+        `${name}-repository-cipher`,
+        spec,
+        args.secrets.repoCipherPass,
+        this,
+      ),
+    };
 
     const networks = clusterNetworks(`${name}-network`, spec, this);
     const ca = new StackCertificateAuthority(`${name}-tls`, spec, this);
