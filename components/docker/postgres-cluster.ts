@@ -228,10 +228,11 @@ export function caFileName(spec: ClusterSpec): string {
 }
 
 /**
- * The exact first connection. Published: write the CA from the stack output, then psql with
- * sslmode=verify-full, hostaddr pinning the IPv4 loopback the port is bound to while the name
- * checked against the certificate stays `localhost`; psql asks for the password
- * (`pulumi stack output --show-secrets appPassword`). Not published: psql inside the primary.
+ * The exact first connection. Published: psql with sslmode=verify-full against the stack CA
+ * (the `caCertificate` output, which scripts/up-dev.sh writes to caFileName), hostaddr pinning
+ * the IPv4 loopback the port is bound to while the name checked against the certificate stays
+ * `localhost`; psql asks for the password (the `appPassword` output). Not published: psql inside
+ * the primary.
  */
 export function psqlCommand(spec: ClusterSpec): string {
   const { host, port, database, user } = hostConnection(spec);
@@ -240,10 +241,7 @@ export function psqlCommand(spec: ClusterSpec): string {
     return `docker exec -it ${memberResourceName(spec.name, primary)} psql "dbname=${database} user=${user}"`;
   }
   const sslmode = spec.tls ? ` sslmode=verify-full sslrootcert=${caFileName(spec)}` : "";
-  const writeCa = spec.tls
-    ? `pulumi stack output --stack ${spec.stack} caCertificate > ${caFileName(spec)} && `
-    : "";
-  return `${writeCa}psql "host=${host} hostaddr=${PUBLISH_ADDRESS} port=${port} dbname=${database} user=${user}${sslmode}"`;
+  return `psql "host=${host} hostaddr=${PUBLISH_ADDRESS} port=${port} dbname=${database} user=${user}${sslmode}"`;
 }
 
 /** This component maps Docker specs only: anything else is a wiring mistake in the program. */

@@ -63,8 +63,7 @@ describe("network exposure", () => {
 
   it("prints the exact first connection from the laptop, verifying the server with the exported CA", () => {
     expect(published.outputs.psql).toBe(
-      "pulumi stack output --stack dev caCertificate > pgstack-dev-ca.crt && " +
-        `psql "host=localhost hostaddr=${PUBLISH_ADDRESS} port=15432 dbname=app user=app sslmode=verify-full sslrootcert=pgstack-dev-ca.crt"`,
+      `psql "host=localhost hostaddr=${PUBLISH_ADDRESS} port=15432 dbname=app user=app sslmode=verify-full sslrootcert=pgstack-dev-ca.crt"`,
     );
     expect(published.outputs.caCertificate).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
     // Unpublished, nothing on the laptop can reach the server: the command runs psql inside the primary.
