@@ -27,6 +27,9 @@ export const connection = cluster.connection;
 export const appPassword = cluster.appPassword;
 export const replicaHosts = cluster.replicaHosts;
 export const repository = cluster.repository;
+// Dev: the stack CA (to verify the server) and the exact first psql command from the laptop.
+export const caCertificate = cluster instanceof DockerPostgresCluster ? cluster.caCertificate : undefined;
+export const psql = cluster instanceof DockerPostgresCluster ? cluster.psql : undefined;
 export const settings = {
   postgresVersion: spec.postgres.version,
   memoryLimitBytes: spec.resources.memoryLimitBytes,

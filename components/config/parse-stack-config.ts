@@ -9,7 +9,7 @@ export const NAMESPACE = "pgstack";
 const EXAMPLES: Record<string, string> = {
   platform: "docker",
   postgresVersion: "16",
-  image: "pgstack/postgres:16.11-pgbackrest2.57.0",
+  image: "pgstack/postgres:16.15-pgbackrest2.59.2",
   memoryLimit: "8Gi",
   memoryRequest: "8Gi",
   cpus: "4",
@@ -134,7 +134,7 @@ function misspeltNamespace(namespace: string, fullKey: string, value: unknown): 
 function secretProblems(config: StackConfig, secretKeys: ReadonlySet<string>): ConfigProblem[] {
   const pair = ["archiveAccessKeyId", "archiveSecretAccessKey"] as const;
   const given = pair.filter((key) => secretKeys.has(key));
-  const store = config.archiveStore ?? (config.platform === "docker" ? "minio" : "aws");
+  const store = config.archiveStore ?? (config.platform === "docker" ? "local" : "aws");
   const set = (key: string) => `pulumi config set --secret ${NAMESPACE}:${key} <value>`;
   if (given.length === 1) {
     const missing = pair.find((key) => !secretKeys.has(key)) as string;
@@ -152,15 +152,15 @@ function secretProblems(config: StackConfig, secretKeys: ReadonlySet<string>): C
       key: `${NAMESPACE}:${key}`,
       value: "<unset>",
       message: `is required with platform=docker and archiveStore=aws: outside Kubernetes there is no IAM role, so pgBackRest signs with static keys`,
-      fix: `${set(key)}, or pulumi config rm ${NAMESPACE}:archiveStore to use the MinIO beside the cluster`,
+      fix: `${set(key)}, or pulumi config rm ${NAMESPACE}:archiveStore to use the local S3 store beside the cluster`,
     }));
   }
-  if (given.length === 2 && store === "minio") {
+  if (given.length === 2 && store === "local") {
     return pair.map((key) => ({
       key: `${NAMESPACE}:${key}`,
       value: "<secret>",
       message:
-        "is for AWS S3; with archiveStore=minio the stack's MinIO keys are used and this one would be ignored",
+        "is for AWS S3; with archiveStore=local the local store's keys are used and this one would be ignored",
       fix: `pulumi config rm ${NAMESPACE}:${key}, or pulumi config set ${NAMESPACE}:archiveStore aws`,
     }));
   }

@@ -15,7 +15,7 @@ export const PLATFORMS = ["docker", "kubernetes"] as const;
 export const POSTGRES_VERSIONS = [15, 16, 17] as const;
 export const WORKLOADS = ["web", "oltp", "dw", "mixed", "desktop"] as const;
 export const STORAGE_MEDIA = ["ssd", "hdd", "san"] as const;
-export const ARCHIVE_STORES = ["minio", "aws"] as const;
+export const ARCHIVE_STORES = ["local", "aws"] as const;
 export const S3_ACCESS_MODES = ["irsa", "accessKey"] as const;
 
 export type Platform = (typeof PLATFORMS)[number];
@@ -198,17 +198,17 @@ export const stackConfigSchema = z
         error: "expected an S3 bucket name: no two adjacent dots, and not an IP address",
       })
       .describe("the S3 bucket of the pgBackRest repository"),
-    /** Who provides the bucket: a MinIO container beside the cluster (Docker only) or AWS S3. */
+    /** Who provides the bucket: a local S3 server (SeaweedFS) beside the cluster (Docker only) or AWS S3. */
     archiveStore: oneOf(ARCHIVE_STORES).optional(),
     /**
-     * AWS region of the bucket. Required with AWS S3 (never guessed); with MinIO it is only
+     * AWS region of the bucket. Required with AWS S3 (never guessed); with the local store it is only
      * signed into requests and defaults to us-east-1.
      */
     archiveRegion: z
       .string({ error: "expected an AWS region such as eu-west-1" })
       .regex(AWS_REGION, "expected an AWS region such as eu-west-1 (lowercase, ending in a digit)")
       .optional(),
-    /** S3 endpoint host; defaults to s3.<region>.amazonaws.com, or the MinIO container. */
+    /** S3 endpoint host; defaults to s3.<region>.amazonaws.com, or the local S3 container. */
     archiveEndpoint: z
       .string({ error: "expected a host name" })
       .regex(
@@ -293,12 +293,12 @@ export const stackConfigSchema = z
         message,
         params: { fix },
       });
-    const store = config.archiveStore ?? (config.platform === "docker" ? "minio" : "aws");
-    if (store === "minio" && config.platform !== "docker") {
+    const store = config.archiveStore ?? (config.platform === "docker" ? "local" : "aws");
+    if (store === "local" && config.platform !== "docker") {
       refuse(
         "archiveStore",
         config.archiveStore,
-        "the MinIO store runs only beside the Docker platform (pgstack:platform=kubernetes archives to AWS S3)",
+        "the local S3 store runs only beside the Docker platform (pgstack:platform=kubernetes archives to AWS S3)",
         "pulumi config set pgstack:archiveStore aws",
       );
     }
@@ -310,11 +310,11 @@ export const stackConfigSchema = z
         "pulumi config set pgstack:archiveRegion <the bucket's region, e.g. eu-west-1>",
       );
     }
-    if (store === "minio" && config.kmsKeyArn !== undefined) {
+    if (store === "local" && config.kmsKeyArn !== undefined) {
       refuse(
         "kmsKeyArn",
         config.kmsKeyArn,
-        "applies to AWS S3 only; with archiveStore=minio it would be silently ignored",
+        "applies to AWS S3 only; with archiveStore=local it would be silently ignored",
         "pulumi config rm pgstack:kmsKeyArn, or set pgstack:archiveStore aws",
       );
     }

@@ -28,7 +28,7 @@ export interface OtherStack {
 interface Footprint {
   readonly stack: string;
   readonly platform: string;
-  /** Where the repository lives: "aws" (one global namespace), an endpoint host, or the stack's own MinIO. */
+  /** Where the repository lives: "aws" (one global namespace), an endpoint host, or the stack's own local store. */
   readonly storage: string;
   readonly store: string;
   readonly bucket: string;
@@ -157,14 +157,14 @@ function regionProblems(config: StackConfig, awsRegion: string | undefined): Con
 }
 
 function storeOf(platform: string, archiveStore: string | undefined): string {
-  return archiveStore ?? (platform === "docker" ? "minio" : "aws");
+  return archiveStore ?? (platform === "docker" ? "local" : "aws");
 }
 
 /** Where the repository lives: stacks collide only on the same storage. */
 function storageOf(stack: string, store: string, endpoint: string | undefined): string {
   if (store === "aws") return "aws";
-  // Each Docker stack runs its own MinIO unless pointed at a shared endpoint.
-  return endpoint ? `endpoint ${endpoint}` : `the MinIO of stack ${stack}`;
+  // Each Docker stack runs its own local S3 store unless pointed at a shared endpoint.
+  return endpoint ? `endpoint ${endpoint}` : `the local S3 store of stack ${stack}`;
 }
 
 function footprintOf(config: StackConfig, stack: string): Footprint {

@@ -1,20 +1,43 @@
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { RUNNER_CLIENT_CN } from "../render/pgbackrest-conf";
+import { shellCommand } from "../render/shell-quote";
 import type { ClusterSecretValues } from "../secrets/cluster-secrets";
 import type { S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec } from "../spec/cluster-spec";
 import type { StackCertificateAuthority } from "./certificates";
 import { BACKUP_CRONTAB, POSTGRES_USER, runnerUploads } from "./config-files";
 import { dockerLabels } from "./labels";
+import { dockerCpus, goDuration } from "./provider-forms";
 import { type ContainerLimits, logOptions, unprivileged } from "./runtime";
-import { backupCrontab, runnerStartScript } from "./startup-commands";
+import { backupCrontab, RUNNER_READY_MARKER, runnerStartScript } from "./startup-commands";
 
 /**
  * The runner holds no data and compresses nothing (pgBackRest compresses on the primary, which
  * sends the files): it needs little.
  */
-export const RUNNER_LIMITS: ContainerLimits = { memoryMb: 512, cpus: "1" };
+export const RUNNER_LIMITS: ContainerLimits = { memoryMb: 512, cpus: dockerCpus(1) };
+
+/**
+ * Seconds `pulumi up` waits for the runner to prove the chain and, on a new repository, take and
+ * verify the first full backup (seconds for a new dev database).
+ */
+export const RUNNER_WAIT_TIMEOUT_SECONDS = 600;
+
+/** The runner's healthcheck: its ready marker, then a ping of the primary's pgBackRest TLS server. */
+export function runnerHealthcheck(spec: ClusterSpec): string[] {
+  const { layout } = spec;
+  const ping = shellCommand([
+    "pgbackrest",
+    "server-ping",
+    `--config=${layout.runner.configDir}/pgbackrest.conf`,
+    `--tls-server-port=${layout.pgbackrestServerPort}`,
+    "--io-timeout=5",
+    "--log-level-file=off",
+    layout.hosts.primary,
+  ]);
+  return ["CMD", "sh", "-c", `test -f ${shellCommand([RUNNER_READY_MARKER])} && exec ${ping}`];
+}
 
 /** Seconds Docker lets a running backup finish after `docker stop` (supercronic waits for its jobs). */
 const RUNNER_STOP_TIMEOUT_SECONDS = 300;
@@ -58,22 +81,15 @@ export function backupRunner(
       uploads: runnerUploads(spec, args.secrets, args.s3, certificate, args.ca.certPem, backupCrontab(spec)),
       networksAdvanced: [{ name: args.network.name }],
       healthcheck: {
-        // Aliveness of what the runner depends on, the primary's TLS server: no WAL switch, no S3
-        // request, no log file per probe. Backup results are in the job log (`docker logs`).
-        tests: [
-          "CMD",
-          "pgbackrest",
-          "server-ping",
-          `--config=${layout.runner.configDir}/pgbackrest.conf`,
-          `--tls-server-port=${layout.pgbackrestServerPort}`,
-          "--io-timeout=5",
-          "--log-level-file=off",
-          layout.hosts.primary,
-        ],
-        interval: "30s",
-        timeout: "10s",
+        // Ready (the marker: stanza, check and a first backup done) and the primary's TLS server
+        // alive: no WAL switch, no S3 request, no log file per probe. Backup results are in the
+        // job log (`docker logs`).
+        tests: runnerHealthcheck(spec),
+        interval: goDuration(30),
+        timeout: goDuration(10),
         retries: 3,
-        startPeriod: "60s",
+        // Covers the first start: stanza-create, check, the first full backup and its verify.
+        startPeriod: goDuration(RUNNER_WAIT_TIMEOUT_SECONDS),
       },
       memory: RUNNER_LIMITS.memoryMb,
       memorySwap: RUNNER_LIMITS.memoryMb,
@@ -85,6 +101,9 @@ export function backupRunner(
       destroyGraceSeconds: RUNNER_STOP_TIMEOUT_SECONDS,
       ...unprivileged(),
       ...logOptions(),
+      // `pulumi up` fails unless the runner turns healthy: archiving and backups proven, as prod's stanza Job does.
+      wait: true,
+      waitTimeout: RUNNER_WAIT_TIMEOUT_SECONDS,
       labels: dockerLabels(spec, "backup-runner"),
     },
     { parent, dependsOn: [args.primary], deleteBeforeReplace: true, additionalSecretOutputs: ["uploads"] },

@@ -16,7 +16,7 @@ export interface IssuedCertificate {
 
 /**
  * The stack's own CA (@pulumi/tls): signs the members' server certificates (PostgreSQL and the
- * pgBackRest TLS server), MinIO's, and the backup runner's client certificate. The CA is
+ * pgBackRest TLS server), the S3 store's, and the backup runner's client certificate. The CA is
  * per stack, so a runner of one stack is refused by the primary of another.
  */
 export class StackCertificateAuthority {
@@ -48,14 +48,18 @@ export class StackCertificateAuthority {
     this.certPem = ca.certPem;
   }
 
-  /** A server certificate valid for `dnsNames` (the first is also its CN). */
-  issueServer(name: string, dnsNames: readonly string[]): IssuedCertificate {
-    return this.issue(name, dnsNames[0], [...dnsNames], "server_auth");
+  /** A server certificate valid for `dnsNames` (the first is also its CN) and `ipAddresses`. */
+  issueServer(
+    name: string,
+    dnsNames: readonly string[],
+    ipAddresses: readonly string[] = [],
+  ): IssuedCertificate {
+    return this.issue(name, dnsNames[0], [...dnsNames], "server_auth", [...ipAddresses]);
   }
 
   /** A client certificate whose CN a server authorises (pgBackRest `tls-server-auth`). */
   issueClient(name: string, commonName: string): IssuedCertificate {
-    return this.issue(name, commonName, [], "client_auth");
+    return this.issue(name, commonName, [], "client_auth", []);
   }
 
   private issue(
@@ -63,6 +67,7 @@ export class StackCertificateAuthority {
     commonName: string,
     dnsNames: string[],
     usage: "server_auth" | "client_auth",
+    ipAddresses: string[],
   ): IssuedCertificate {
     const opts = { parent: this.parent };
     const key = new tls.PrivateKey(
@@ -72,7 +77,12 @@ export class StackCertificateAuthority {
     );
     const request = new tls.CertRequest(
       `${this.resourceName}-${name}-csr`,
-      { privateKeyPem: key.privateKeyPem, subject: { commonName, organization: "pgstack" }, dnsNames },
+      {
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName, organization: "pgstack" },
+        dnsNames,
+        ...(ipAddresses.length > 0 ? { ipAddresses } : {}),
+      },
       opts,
     );
     const cert = new tls.LocallySignedCert(

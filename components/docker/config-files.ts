@@ -118,12 +118,12 @@ export function runnerUploads(
   ];
 }
 
-/** A root-owned read-only file (for containers that run as root, such as MinIO). */
+/** A root-owned read-only file, for containers of other images (the S3 store). */
 export function rootConfigFile(file: string, content: pulumi.Input<string>): Upload {
   return configFile(file, content);
 }
 
-/** A root-owned 0400 secret file (for containers that run as root, such as MinIO and mc). */
-export function rootSecretFile(file: string, content: pulumi.Input<string>): Upload {
-  return secretFile(file, content, ROOT_UID);
+/** A 0400 secret file owned by `uid`, for containers of other images that run as that user. */
+export function secretFileOwnedBy(file: string, content: pulumi.Input<string>, uid: string): Upload {
+  return secretFile(file, content, uid);
 }

@@ -2,22 +2,27 @@ import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../spec/cluster-spec";
-import { defaultImage, PGBACKREST_VERSION, POSTGRES_MINOR } from "../spec/image";
+import { defaultImage, PGBACKREST_SHA256, PGBACKREST_VERSION, POSTGRES_MINOR } from "../spec/image";
 
 /** image/ at the repository root: the Dockerfile of the pgstack image. */
 export const IMAGE_CONTEXT = path.resolve(__dirname, "..", "..", "image");
 
 /**
- * MinIO server of the dev stacks, pinned to a release tag (MinIO's tags are immutable
- * `RELEASE.<timestamp>`). The image also ships `mc`, which creates the bucket.
+ * SeaweedFS, the S3 server of the dev stacks (components/docker/object-store.ts says why this one),
+ * pinned by the digest of its multi-arch image index. Release 4.48 (2026-09-28, tag commit
+ * 530be3e37337488ecc34d58441e0bc476e121c93). Checked with the search tool on 2026-12-01: the
+ * same tag and index digest are pinned by several independent projects that resolved it from
+ * Docker Hub's registry (`docker-content-digest` of /v2/chrislusf/seaweedfs/manifests/4.48).
  */
-export const MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z";
+export const OBJECT_STORE_IMAGE =
+  "chrislusf/seaweedfs:4.48@sha256:4e61d15fd35994cb1e43e1e553dff106794841fd9a99ade2fc8c8bfce4d7872d";
 
 /** Build arguments of image/Dockerfile for a spec: the pinned versions of spec/image.ts. */
 export function imageBuildArgs(spec: ClusterSpec): Record<string, string> {
   return {
     POSTGRES_MINOR: POSTGRES_MINOR[spec.postgres.version],
     PGBACKREST_VERSION,
+    PGBACKREST_SHA256,
   };
 }
 
@@ -47,6 +52,8 @@ export function postgresImage(
         build: {
           context: IMAGE_CONTEXT,
           dockerfile: path.join(IMAGE_CONTEXT, "Dockerfile"),
+          // BuildKit sets TARGETARCH, which picks the supercronic binary and its checksum.
+          builderVersion: "BuilderBuildKit",
           args: imageBuildArgs(spec),
         },
       },
@@ -59,7 +66,8 @@ export function postgresImage(
     .imageId;
 }
 
-/** The pinned MinIO image, pulled once and kept (a destroy does not remove it from the host). */
+/** The pinned S3 server image, pulled once and kept (a destroy does not remove it from the host). */
 export function objectStoreImage(resourceName: string, parent: pulumi.Resource): pulumi.Output<string> {
-  return new docker.RemoteImage(resourceName, { name: MINIO_IMAGE, keepLocally: true }, { parent }).imageId;
+  return new docker.RemoteImage(resourceName, { name: OBJECT_STORE_IMAGE, keepLocally: true }, { parent })
+    .imageId;
 }

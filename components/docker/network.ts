@@ -7,7 +7,7 @@ import { dockerLabels } from "./labels";
 export const PUBLISH_ADDRESS = "127.0.0.1";
 
 export interface ClusterNetworks {
-  /** The stack's private network: members, runner and MinIO reach each other by container name. */
+  /** The stack's private network: members, runner and the S3 store reach each other by container name. */
   readonly cluster: docker.Network;
   /**
    * A second, non-internal network the primary joins only when `network.publishPort` is set:
@@ -18,11 +18,11 @@ export interface ClusterNetworks {
 }
 
 /**
- * Whether the cluster network can be `internal` (no route off the host). With MinIO everything
+ * Whether the cluster network can be `internal` (no route off the host). With the local S3 store everything
  * the members talk to is on it; with AWS S3 the members and the runner must reach the internet.
  */
 export function clusterNetworkIsInternal(spec: ClusterSpec): boolean {
-  return spec.archive.store === "minio";
+  return spec.archive.store === "local";
 }
 
 export function clusterNetworks(

@@ -4,37 +4,101 @@ import * as random from "@pulumi/random";
 import type { S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec } from "../spec/cluster-spec";
 import type { StackCertificateAuthority } from "./certificates";
-import { rootConfigFile, rootSecretFile } from "./config-files";
+import { rootConfigFile, secretFileOwnedBy } from "./config-files";
 import { objectStoreImage } from "./image";
 import { dockerLabels } from "./labels";
+import { dockerCpus, goDuration } from "./provider-forms";
 import { type ContainerLimits, logOptions, unprivileged } from "./runtime";
 import { dataResourceOptions, objectStoreVolume } from "./volumes";
 
-/** Paths inside the MinIO image. */
-const MINIO_DATA_DIR = "/data";
-const MINIO_CERTS_DIR = "/etc/minio/certs";
-const MINIO_SECRETS_DIR = "/run/secrets/minio";
-/** mc's config directory inside the MinIO container (its own health probe) and the setup job. */
-const MC_CONFIG_DIR = "/etc/minio/mc";
-/** Alias of the stack's MinIO in the setup job's mc config. */
-const MC_ALIAS = "pgstack";
+/**
+ * The S3 server beside a dev stack: SeaweedFS. MinIO's images were deleted from Docker Hub on
+ * 2026-09-12 and its community edition is archived. Compared (sources read with the search tool,
+ * 2026-12-01):
+ *
+ * | server     | licence    | maintenance                  | image                          | TLS                   | path-style | bucket creation                    |
+ * |------------|------------|------------------------------|--------------------------------|-----------------------|------------|------------------------------------|
+ * | SeaweedFS  | Apache-2.0 | weekly releases (4.48, 09-28)| Alpine + one Go binary, multi-arch | built in (`-s3.cert.file`) | yes (default) | `weed mini -bucket=<name>` at every start |
+ * | Garage     | AGPL-3.0   | active (v2.4.x)              | FROM scratch, no shell         | none: a reverse proxy | yes (only) | `garage layout assign/apply`, `bucket create`, `key import`, `bucket allow` over RPC |
+ * | VersityGW  | Apache-2.0 | active (v1.8.0)              | one Go binary                  | built in (`--cert`)   | yes (default) | an S3 client's CreateBucket (none in the image) |
+ *
+ * SeaweedFS is the one that does TLS itself (pgBackRest speaks TLS to S3 in prod, so dev does
+ * too), reads its credentials from a file (VersityGW takes them from environment variables or
+ * flags, which pgstack never uses for secrets) and creates the bucket itself. `weed mini` runs
+ * master, volume server, filer and S3 gateway in one process; the other gateways it would start
+ * (WebDAV, admin UI, Iceberg, Lance) are switched off.
+ */
 
-/** MinIO needs little for one stack's repository; it is not the database. */
-export const OBJECT_STORE_LIMITS: ContainerLimits = { memoryMb: 1024, cpus: "1" };
+/** Paths inside the SeaweedFS image (docker/Dockerfile.go_build and docker/entrypoint.sh of seaweedfs/seaweedfs). */
+const STORE_DATA_DIR = "/data";
+const STORE_CONFIG_DIR = "/etc/pgstack-s3";
+const STORE_SECRETS_DIR = "/run/secrets/pgstack-s3";
+/** The image's `seaweed` user (adduser -u 1000 in its Dockerfile): the entrypoint starts weed as this user directly. */
+export const OBJECT_STORE_USER = "1000:1000";
+const OBJECT_STORE_UID = "1000";
+
+/** The store needs little for one stack's repository; it is not the database. */
+export const OBJECT_STORE_LIMITS: ContainerLimits = { memoryMb: 1024, cpus: dockerCpus(1) };
 
 export interface ObjectStore {
   readonly container: docker.Container;
-  /** The one-shot job that creates the bucket; pgBackRest needs it to exist. */
-  readonly bucketJob: docker.Container;
-  /** MinIO's root user, which pgBackRest signs its requests with (secret Outputs). */
+  /** The identity pgBackRest signs its requests with (secret Outputs). */
   readonly credentials: S3Credentials;
 }
 
+/** SeaweedFS's S3 identity file: one identity, allowed everything on this store (it holds one repository). */
+export function s3IdentityConfig(accessKey: string, secretKey: string): string {
+  return JSON.stringify({
+    identities: [
+      {
+        name: "pgbackrest",
+        credentials: [{ accessKey, secretKey }],
+        actions: ["Admin", "Read", "Write", "List", "Tagging"],
+      },
+    ],
+  });
+}
+
+/** The `weed mini` command of a stack's store: TLS, one identity from a file, the bucket created at start. */
+export function objectStoreCommand(spec: ClusterSpec): string[] {
+  const { layout, archive } = spec;
+  return [
+    // The image's entrypoint adds -dir=/data and execs `weed -logtostderr=true mini ...`.
+    "mini",
+    `-s3.port=${layout.s3Port}`,
+    `-s3.cert.file=${STORE_CONFIG_DIR}/tls.crt`,
+    `-s3.key.file=${STORE_SECRETS_DIR}/tls.key`,
+    `-s3.config=${STORE_SECRETS_DIR}/s3.json`,
+    // Created at every start when missing: a lost or failed creation heals on the next start.
+    `-bucket=${archive.bucket}`,
+    "-webdav=false",
+    "-admin.ui=false",
+    "-s3.port.iceberg=0",
+    "-s3.port.lance=0",
+  ];
+}
+
+/** The readiness check: SeaweedFS's own `/healthz` on the S3 port, over TLS verified against the stack CA. */
+export function objectStoreHealthcheck(spec: ClusterSpec): string[] {
+  return [
+    "CMD",
+    "curl",
+    "--fail",
+    "--silent",
+    "--show-error",
+    "--max-time",
+    "4",
+    "--cacert",
+    `${STORE_CONFIG_DIR}/ca.crt`,
+    `https://localhost:${spec.layout.s3Port}/healthz`,
+  ];
+}
+
 /**
- * MinIO beside a dev stack, holding its pgBackRest repository: TLS with a certificate of the
- * stack's CA for `layout.s3Endpoint` (pgBackRest's S3 client speaks only TLS and verifies names),
- * root credentials generated and stored encrypted in Pulumi state, handed to MinIO as files
- * (MINIO_ROOT_USER_FILE / MINIO_ROOT_PASSWORD_FILE) and to pgBackRest in its include file.
+ * SeaweedFS beside a dev stack, holding its pgBackRest repository: TLS with a certificate of the
+ * stack's CA for `layout.s3Endpoint` (pgBackRest's S3 client verifies names), an identity
+ * generated and stored encrypted in Pulumi state, handed to SeaweedFS as a file and to pgBackRest
+ * in its include file.
  */
 export function objectStore(
   resourceName: string,
@@ -43,18 +107,17 @@ export function objectStore(
   ca: StackCertificateAuthority,
   parent: pulumi.Resource,
 ): ObjectStore {
-  const { layout, archive } = spec;
-  const containerName = `${spec.name}-minio`;
-  const endpointUrl = `https://${layout.s3Endpoint}:${layout.s3Port}`;
+  const { layout } = spec;
+  const containerName = layout.s3Endpoint;
 
   // Stable across updates; protected with the data, since the repository is useless without them.
   const accessKeyId = new random.RandomPassword(
-    `${resourceName}-root-user`,
+    `${resourceName}-access-key`,
     { length: 20, special: false, upper: true, lower: false, numeric: true },
     dataResourceOptions(spec, parent),
   );
   const secretAccessKey = new random.RandomPassword(
-    `${resourceName}-root-password`,
+    `${resourceName}-secret-key`,
     { length: 40, special: false },
     dataResourceOptions(spec, parent),
   );
@@ -62,9 +125,12 @@ export function objectStore(
     accessKeyId: pulumi.secret(accessKeyId.result),
     secretAccessKey: pulumi.secret(secretAccessKey.result),
   };
+  const identities = pulumi
+    .all([credentials.accessKeyId, credentials.secretAccessKey])
+    .apply(([accessKey, secretKey]) => s3IdentityConfig(accessKey, secretKey));
 
   // "localhost" too: the container's own health probe connects there and verifies the certificate.
-  const certificate = ca.issueServer("minio", [layout.s3Endpoint, "localhost"]);
+  const certificate = ca.issueServer("s3", [layout.s3Endpoint, "localhost"]);
   const image = objectStoreImage(`${resourceName}-image`, parent);
   const volume = objectStoreVolume(`${resourceName}-data`, spec, parent);
 
@@ -74,93 +140,37 @@ export function objectStore(
       name: containerName,
       hostname: containerName,
       image,
-      command: ["server", MINIO_DATA_DIR, "--address", `:${layout.s3Port}`, "--certs-dir", MINIO_CERTS_DIR],
-      envs: [
-        // Paths, not values: MinIO reads the credentials from these files.
-        `MINIO_ROOT_USER_FILE=${MINIO_SECRETS_DIR}/root-user`,
-        `MINIO_ROOT_PASSWORD_FILE=${MINIO_SECRETS_DIR}/root-password`,
-        `MINIO_REGION=${archive.region}`,
-        "MINIO_BROWSER=off",
-        "MINIO_UPDATE=off",
-        `MC_HOST_local=https://localhost:${layout.s3Port}`,
-      ],
+      // The image's own non-root user: its entrypoint then skips the root-only chown and su-exec.
+      user: OBJECT_STORE_USER,
+      command: objectStoreCommand(spec),
       uploads: [
-        rootSecretFile(`${MINIO_SECRETS_DIR}/root-user`, credentials.accessKeyId),
-        rootSecretFile(`${MINIO_SECRETS_DIR}/root-password`, credentials.secretAccessKey),
-        rootConfigFile(`${MINIO_CERTS_DIR}/public.crt`, certificate.certPem),
-        rootSecretFile(`${MINIO_CERTS_DIR}/private.key`, certificate.keyPem),
-        rootConfigFile(`${MC_CONFIG_DIR}/certs/CAs/ca.crt`, ca.certPem),
+        secretFileOwnedBy(`${STORE_SECRETS_DIR}/s3.json`, identities, OBJECT_STORE_UID),
+        secretFileOwnedBy(`${STORE_SECRETS_DIR}/tls.key`, certificate.keyPem, OBJECT_STORE_UID),
+        rootConfigFile(`${STORE_CONFIG_DIR}/tls.crt`, certificate.certPem),
+        rootConfigFile(`${STORE_CONFIG_DIR}/ca.crt`, ca.certPem),
       ],
-      mounts: [{ type: "volume", source: volume.name, target: MINIO_DATA_DIR }],
+      mounts: [{ type: "volume", source: volume.name, target: STORE_DATA_DIR }],
       networksAdvanced: [{ name: network.name, aliases: [layout.s3Endpoint] }],
       healthcheck: {
-        tests: ["CMD", "mc", "--config-dir", MC_CONFIG_DIR, "ready", "local"],
-        interval: "10s",
-        timeout: "5s",
+        tests: objectStoreHealthcheck(spec),
+        interval: goDuration(10),
+        timeout: goDuration(5),
         retries: 6,
-        startPeriod: "30s",
+        startPeriod: goDuration(30),
       },
       memory: OBJECT_STORE_LIMITS.memoryMb,
       memorySwap: OBJECT_STORE_LIMITS.memoryMb,
       cpus: OBJECT_STORE_LIMITS.cpus,
       restart: "unless-stopped",
       ...logOptions(),
-      // MinIO runs as root in its image, but needs no capability: it owns its files and binds a high port.
+      // Needs no capability: it owns its files and binds high ports.
       ...unprivileged(),
-      // Healthy before the bucket job and the members: WAL archiving starts with the first checkpoint.
+      // Healthy before the members: WAL archiving starts with the first checkpoint.
       wait: true,
       waitTimeout: 120,
       labels: dockerLabels(spec, "object-store"),
     },
     { parent, deleteBeforeReplace: true, additionalSecretOutputs: ["uploads"] },
   );
-
-  const mcConfig = pulumi
-    .all([credentials.accessKeyId, credentials.secretAccessKey])
-    .apply(([accessKey, secretKey]) =>
-      JSON.stringify({
-        version: "10",
-        aliases: { [MC_ALIAS]: { url: endpointUrl, accessKey, secretKey, api: "s3v4", path: "auto" } },
-      }),
-    );
-  const bucketJob = new docker.Container(
-    `${resourceName}-bucket`,
-    {
-      name: `${containerName}-bucket`,
-      image,
-      // The image's entrypoint would prefix `minio`: run mc itself.
-      entrypoints: ["mc"],
-      command: ["--config-dir", MC_CONFIG_DIR, "mb", "--ignore-existing", `${MC_ALIAS}/${archive.bucket}`],
-      uploads: [
-        rootSecretFile(`${MC_CONFIG_DIR}/config.json`, mcConfig),
-        rootConfigFile(`${MC_CONFIG_DIR}/certs/CAs/ca.crt`, ca.certPem),
-      ],
-      networksAdvanced: [{ name: network.name }],
-      // One shot: runs to completion during `pulumi up`, then stays exited (its exit code is checked below).
-      attach: true,
-      logs: true,
-      mustRun: false,
-      restart: "no",
-      memory: 256,
-      memorySwap: 256,
-      ...unprivileged(),
-      ...logOptions(),
-      labels: dockerLabels(spec, "object-store-setup"),
-    },
-    { parent, dependsOn: [container], deleteBeforeReplace: true, additionalSecretOutputs: ["uploads"] },
-  );
-  return { container, bucketJob, credentials };
-}
-
-/**
- * Fails `pulumi up` when the bucket job exited non-zero (the provider itself only records the
- * code). Without the bucket every WAL push fails; better to stop here with mc's output.
- */
-export function bucketCreated(store: ObjectStore): pulumi.Output<boolean> {
-  return pulumi.all([store.bucketJob.exitCode, store.bucketJob.containerLogs]).apply(([code, logs]) => {
-    if (code !== undefined && code !== null && code !== 0) {
-      throw new Error(`creating the MinIO bucket failed (mc exited ${code}):\n${logs ?? ""}`);
-    }
-    return code === 0;
-  });
+  return { container, credentials };
 }

@@ -2,7 +2,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { PostgresClusterArgs, PostgresClusterOutputs } from "../platform/postgres-cluster-args";
 import { INIT_COMMAND } from "../render/commands";
+import type { ClusterSecretValues } from "../secrets/cluster-secrets";
 import type { S3Credentials } from "../secrets/pgbackrest-include";
+import { checkedRepositoryCipherPass } from "../secrets/repository-cipher-guard";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { memberResourceName } from "../spec/layout";
 import { backupRunner } from "./backup-runner";
@@ -11,13 +13,14 @@ import { memberConfigUploads, memberSecretUploads, memberTlsUploads, POSTGRES_US
 import { postgresImage } from "./image";
 import { dockerLabels, MEMBER_LABEL } from "./labels";
 import { clusterNetworks, PUBLISH_ADDRESS } from "./network";
-import { bucketCreated, objectStore } from "./object-store";
+import { objectStore } from "./object-store";
 import {
   HEALTHCHECK_TIMING,
   logOptions,
   MEMBER_STOP_TIMEOUT_SECONDS,
   memberResources,
   PRIMARY_WAIT_TIMEOUT_SECONDS,
+  REPLICA_WAIT_TIMEOUT_SECONDS,
   unprivileged,
 } from "./runtime";
 import { memberStartCommand } from "./startup-commands";
@@ -25,7 +28,7 @@ import { memberVolume, memberVolumeName } from "./volumes";
 
 /**
  * The whole cluster of a dev stack on the local Docker host: primary, streaming replicas,
- * pgBackRest backup runner and (unless the stack archives to AWS) MinIO holding the repository,
+ * pgBackRest backup runner and (unless the stack archives to AWS) an S3 server (SeaweedFS) holding the repository,
  * on one private network, with nothing published unless `pgstack:publishPort` says so (and then
  * on 127.0.0.1 only). Every value comes from the spec; this maps it to Docker objects.
  */
@@ -36,15 +39,29 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
   readonly appPassword: pulumi.Output<string>;
   readonly replicaHosts: pulumi.Output<string[]>;
   readonly repository: pulumi.Output<string>;
+  /** The stack CA's certificate (public): clients verify the server with it (sslmode=verify-full). */
+  readonly caCertificate: pulumi.Output<string>;
+  /** The exact command that connects from the laptop (or, unpublished, from inside the primary). */
+  readonly psql: pulumi.Output<string>;
   /** Docker names of the members' data volumes, by member name. */
   readonly volumes: pulumi.Output<Record<string, string>>;
-  /** True once the bucket job has succeeded (MinIO), true at once for AWS. */
+  /** True once the local S3 store is healthy (it creates the bucket itself at start), true at once for AWS. */
   readonly bucketReady: pulumi.Output<boolean>;
 
   constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgstack:docker:PostgresCluster", name, {}, opts);
-    const { spec, secrets } = args;
+    const { spec } = args;
     assertDockerSpec(spec);
+    // Every container gets the cipher pass only once it matches the repository's (refused at preview otherwise).
+    const secrets: ClusterSecretValues = {
+      ...args.secrets,
+      repoCipherPass: checkedRepositoryCipherPass(
+        `${name}-repository-cipher`,
+        spec,
+        args.secrets.repoCipherPass,
+        this,
+      ),
+    };
 
     const networks = clusterNetworks(`${name}-network`, spec, this);
     const ca = new StackCertificateAuthority(`${name}-tls`, spec, this);
@@ -52,11 +69,12 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
 
     let s3: S3Credentials | undefined;
     const storeReady: pulumi.Resource[] = [];
-    if (spec.archive.store === "minio") {
-      const store = objectStore(`${name}-minio`, spec, networks.cluster, ca, this);
+    if (spec.archive.store === "local") {
+      const store = objectStore(`${name}-s3`, spec, networks.cluster, ca, this);
       s3 = store.credentials;
-      storeReady.push(store.bucketJob);
-      this.bucketReady = bucketCreated(store);
+      storeReady.push(store.container);
+      // The container is created with `wait: true`: it exists in state only once healthy.
+      this.bucketReady = store.container.id.apply((id) => id !== "");
     } else {
       s3 = awsCredentials(spec, secrets.archiveAccessKeyId, secrets.archiveSecretAccessKey);
       this.bucketReady = pulumi.output(true);
@@ -68,11 +86,12 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
       const volume = memberVolume(`${name}-${member.name}-data`, spec, member, this);
       const isPrimary = member.role === "primary";
       const published = isPrimary && spec.network.publishPort !== undefined;
-      // A client of the published port connects to localhost: verify-full needs that name too.
-      const certificate = ca.issueServer(member.name, [
-        spec.layout.hosts[member.name],
-        ...(published ? ["localhost"] : []),
-      ]);
+      // A client of the published port connects to localhost or 127.0.0.1: verify-full needs them too.
+      const certificate = ca.issueServer(
+        member.name,
+        [spec.layout.hosts[member.name], ...(published ? ["localhost"] : [])],
+        published ? [PUBLISH_ADDRESS] : [],
+      );
       const networksAdvanced: docker.types.input.ContainerNetworksAdvanced[] = [
         { name: networks.cluster.name, aliases: [spec.layout.hosts[member.name]] },
       ];
@@ -119,9 +138,11 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
           destroyGraceSeconds: MEMBER_STOP_TIMEOUT_SECONDS,
           ...unprivileged(),
           ...logOptions(),
-          // `pulumi up` waits for the primary's healthcheck before creating the replicas and the runner.
-          wait: isPrimary,
-          waitTimeout: isPrimary ? PRIMARY_WAIT_TIMEOUT_SECONDS : undefined,
+          // `pulumi up` waits for the primary's healthcheck before creating the replicas and the
+          // runner, and for each replica's (its first clone included): a replica that cannot
+          // stream fails `up` instead of crash-looping unnoticed.
+          wait: true,
+          waitTimeout: isPrimary ? PRIMARY_WAIT_TIMEOUT_SECONDS : REPLICA_WAIT_TIMEOUT_SECONDS,
           labels: dockerLabels(spec, member.role, { [MEMBER_LABEL]: member.name }),
         },
         {
@@ -149,14 +170,10 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
       this,
     );
 
-    const published = spec.network.publishPort;
     this.spec = pulumi.output(spec);
-    this.connection = pulumi.output({
-      host: published === undefined ? spec.layout.hosts[primary.name] : PUBLISH_ADDRESS,
-      port: published ?? spec.layout.port,
-      database: spec.postgres.database,
-      user: spec.postgres.appUser,
-    });
+    this.connection = pulumi.output(hostConnection(spec));
+    this.caCertificate = ca.certPem;
+    this.psql = pulumi.output(psqlCommand(spec));
     this.appPassword = pulumi.secret(secrets.appPassword);
     this.replicaHosts = pulumi.output(
       spec.members
@@ -175,8 +192,56 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
       repository: this.repository,
       volumes: this.volumes,
       bucketReady: this.bucketReady,
+      caCertificate: this.caCertificate,
+      psql: this.psql,
     });
   }
+}
+
+/** Host name clients of the published port use: in the primary's certificate and resolvable on every laptop. */
+export const PUBLISHED_HOST = "localhost";
+
+/**
+ * Where a client connects. Published: `localhost` and the published port, which every laptop
+ * resolves (the certificate holds it, and 127.0.0.1). Not published: the primary's name on the
+ * stack's Docker network, reachable only from containers there.
+ */
+export function hostConnection(spec: ClusterSpec): {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+} {
+  const published = spec.network.publishPort;
+  const primary = spec.members.find((member) => member.role === "primary") as MemberSpec;
+  return {
+    host: published === undefined ? spec.layout.hosts[primary.name] : PUBLISHED_HOST,
+    port: published ?? spec.layout.port,
+    database: spec.postgres.database,
+    user: spec.postgres.appUser,
+  };
+}
+
+/** File name the psql command expects the exported CA certificate in. */
+export function caFileName(spec: ClusterSpec): string {
+  return `${spec.name}-ca.crt`;
+}
+
+/**
+ * The exact first connection. Published: psql with sslmode=verify-full against the stack CA
+ * (the `caCertificate` output, which scripts/up-dev.sh writes to caFileName), hostaddr pinning
+ * the IPv4 loopback the port is bound to while the name checked against the certificate stays
+ * `localhost`; psql asks for the password (the `appPassword` output). Not published: psql inside
+ * the primary.
+ */
+export function psqlCommand(spec: ClusterSpec): string {
+  const { host, port, database, user } = hostConnection(spec);
+  if (spec.network.publishPort === undefined) {
+    const primary = spec.members.find((member) => member.role === "primary") as MemberSpec;
+    return `docker exec -it ${memberResourceName(spec.name, primary)} psql "dbname=${database} user=${user}"`;
+  }
+  const sslmode = spec.tls ? ` sslmode=verify-full sslrootcert=${caFileName(spec)}` : "";
+  return `psql "host=${host} hostaddr=${PUBLISH_ADDRESS} port=${port} dbname=${database} user=${user}${sslmode}"`;
 }
 
 /** This component maps Docker specs only: anything else is a wiring mistake in the program. */
@@ -222,7 +287,7 @@ function awsCredentials(
     throw new Error(
       `stack ${spec.stack} archives to AWS S3 (pgstack:archiveStore=aws) from Docker, which needs static keys: ` +
         `${missing.join(" and ")} unset. Fix: pulumi config set --secret <key> <value> for each, ` +
-        "or remove pgstack:archiveStore to use the MinIO beside the cluster",
+        "or remove pgstack:archiveStore to use the local S3 store beside the cluster",
     );
   }
   return { accessKeyId: pulumi.secret(accessKeyId), secretAccessKey: pulumi.secret(secretAccessKey) };

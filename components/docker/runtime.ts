@@ -1,9 +1,11 @@
 import type { ClusterSpec } from "../spec/cluster-spec";
 import { MiB } from "../spec/units";
+import { dockerCpus, goDuration } from "./provider-forms";
 
 /** Memory (MB, as the Docker provider takes it) and CPUs of a container. */
 export interface ContainerLimits {
   readonly memoryMb: number;
+  /** In the provider's read-back form (provider-forms.ts), e.g. "1.0". */
   readonly cpus: string;
 }
 
@@ -31,7 +33,7 @@ export function memberResources(spec: ClusterSpec) {
     memory,
     memorySwap: memory,
     memoryReservation: bytesToMb(spec.resources.memoryRequestBytes),
-    cpus: String(spec.resources.cpus),
+    cpus: dockerCpus(spec.resources.cpus),
     // /dev/shm for parallel query (dynamic_shared_memory_type=posix); rounded up, never below the spec.
     shmSize: Math.ceil(spec.resources.shmBytes / MiB),
   };
@@ -51,14 +53,17 @@ export function unprivileged() {
  * is large; the primary's covers initdb and the init scripts.
  */
 export const HEALTHCHECK_TIMING = {
-  interval: "10s",
-  timeout: "5s",
+  interval: goDuration(10),
+  timeout: goDuration(5),
   retries: 6,
-  startPeriod: { primary: "120s", replica: "30m" },
+  startPeriod: { primary: goDuration(120), replica: goDuration(30 * 60) },
 } as const;
 
 /** Seconds `pulumi up` waits for the primary to turn healthy before it creates what depends on it. */
 export const PRIMARY_WAIT_TIMEOUT_SECONDS = 300;
+
+/** Seconds `pulumi up` waits for a replica: its start period, which covers the first clone. */
+export const REPLICA_WAIT_TIMEOUT_SECONDS = 30 * 60;
 
 /**
  * Seconds Docker waits after the stop signal before killing a member. The official image stops

@@ -12,9 +12,9 @@ export function memberVolumeName(spec: ClusterSpec, member: MemberSpec): string 
   return `${memberResourceName(spec.name, member)}-data`;
 }
 
-/** Docker name of the MinIO data volume (the pgBackRest repository of a dev stack). */
+/** Docker name of the S3 store's data volume (the pgBackRest repository of a dev stack). */
 export function objectStoreVolumeName(spec: ClusterSpec): string {
-  return `${spec.name}-minio-data`;
+  return `${spec.name}-s3-data`;
 }
 
 /**
@@ -51,7 +51,7 @@ export function memberVolume(
   );
 }
 
-/** The MinIO volume: the stack's backups and archived WAL. Protected like the members' data. */
+/** The S3 store's volume: the stack's backups and archived WAL. Protected like the members' data. */
 export function objectStoreVolume(
   resourceName: string,
   spec: ClusterSpec,

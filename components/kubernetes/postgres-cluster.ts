@@ -189,7 +189,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
   }
 }
 
-/** The Kubernetes platform archives to AWS S3 only (the schema refuses MinIO here). */
+/** The Kubernetes platform archives to AWS S3 only (the schema refuses the local store here). */
 function assertKubernetesSpec(spec: ClusterSpec): void {
   if (spec.platform !== "kubernetes") {
     throw new Error(

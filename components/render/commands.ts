@@ -82,6 +82,7 @@ export function renderCommands(model: ClusterModel): RenderedCommands {
     runnerCheck: runnerPgbackrest(model, "check"),
     runnerStanzaCreate: runnerPgbackrest(model, "stanza-create"),
     runnerVerify: runnerPgbackrest(model, "verify"),
+    runnerInfo: runnerPgbackrest(model, "info"),
     pgbackrestServer: [
       "pgbackrest",
       "server",

@@ -66,6 +66,24 @@ export function renderPgHbaConf(model: ClusterModel): string {
       address: model.network.clusterCidr,
       method: "scram-sha-256",
     },
+    ...(model.network.publishPort === undefined
+      ? []
+      : [
+          {
+            reason:
+              `Clients of the port published on the host's 127.0.0.1:${model.network.publishPort}: ${appUser} on ` +
+              `${database} only. The address they arrive from depends on the engine: the publish network's ` +
+              "gateway (Docker Engine), 192.168.65.x or another VM address (Docker Desktop, Colima), " +
+              "RootlessKit's (rootless Docker). Only the host's loopback reaches that port, and only this " +
+              "stack's primary joins the publish network, so any address is admitted here, with a password " +
+              "(and TLS when on).",
+            type: remote,
+            database,
+            user: appUser,
+            address: "all",
+            method: "scram-sha-256",
+          } satisfies HbaRule,
+        ]),
     ...model.network.allowedCidrs.map(
       (cidr): HbaRule => ({
         reason: `Application clients from ${cidr} (pgstack:allowedCidrs): ${appUser} on ${database} only.`,

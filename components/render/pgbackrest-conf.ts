@@ -12,7 +12,7 @@ export const PGBACKREST_TLS_FILES = {
   /** The member's server certificate; its SAN holds the member's host name (layout.hosts). */
   serverCert: "server.crt",
   serverKey: "server.key",
-  /** The stack's CA: signs the members', the runner's and MinIO's certificates. */
+  /** The stack's CA: signs the members', the runner's and the S3 store's certificates. */
   ca: "ca.crt",
   /** The runner's client certificate, CN = RUNNER_CLIENT_CN. */
   runnerCert: `${RUNNER_CLIENT_CN}.crt`,
@@ -255,12 +255,17 @@ function repositoryOptions(model: ClusterModel): Option[] {
       key: "repo1-s3-region",
       value: archive.region,
       reason:
-        archive.store === "minio" ? "MinIO ignores it, but it is signed into every request." : undefined,
+        archive.store === "local"
+          ? "The local store ignores it, but it is signed into every request."
+          : undefined,
     },
     {
       key: "repo1-s3-uri-style",
       value: archive.uriStyle,
-      reason: archive.uriStyle === "path" ? "MinIO serves buckets by path, not by virtual host." : undefined,
+      reason:
+        archive.uriStyle === "path"
+          ? "The local S3 store (SeaweedFS) serves buckets by path, not by virtual host."
+          : undefined,
     },
     { key: "repo1-path", value: archive.path, reason: "This stack's repository inside the bucket." },
   ];

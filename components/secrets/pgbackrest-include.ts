@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderPgbackrestSecretInclude } from "../render/pgbackrest-conf";
 import type { ClusterModel } from "../spec/build-cluster-spec";
 
-/** Static S3 credentials pgBackRest signs requests with (MinIO's root user, or an AWS key). */
+/** Static S3 credentials pgBackRest signs requests with (the local store's key, or an AWS key). */
 export interface S3Credentials {
   readonly accessKeyId: pulumi.Output<string>;
   readonly secretAccessKey: pulumi.Output<string>;

@@ -26,8 +26,8 @@ export interface BuildOptions {
   readonly context?: StackContext;
 }
 
-/** Region name signed into MinIO requests, which accept any. */
-const MINIO_REGION = "us-east-1";
+/** Region name signed into requests to the local store, which accept any. */
+const LOCAL_STORE_REGION = "us-east-1";
 
 /** The spec without its rendered artefacts: what the renderers read. */
 export type ClusterModel = Omit<ClusterSpec, "files" | "commands">;
@@ -44,8 +44,8 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
   const namespace = config.namespace ?? name;
   const archive = archiveSpec(config, name, stack);
   const s3 =
-    archive.store === "minio"
-      ? { endpoint: config.archiveEndpoint ?? `${name}-minio`, port: 9000, caFile: STACK_CA_FILE }
+    archive.store === "local"
+      ? { endpoint: config.archiveEndpoint ?? `${name}-s3`, port: 9000, caFile: STACK_CA_FILE }
       : { endpoint: config.archiveEndpoint ?? `s3.${archive.region}.amazonaws.com`, port: 443 };
   const platformLayout = defaultLayout(config.platform, name, namespace, members, s3);
   const layout = options.layout ? options.layout(platformLayout) : platformLayout;
@@ -109,10 +109,8 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
     members,
     layout,
     network: {
-      // A client of the 127.0.0.1-published port reaches the primary from the Docker bridge's
-      // gateway, on a network only this stack's primary joins: admit it (password over TLS still).
-      allowedCidrs:
-        config.publishPort !== undefined ? [...config.allowedCidrs, "samenet"] : config.allowedCidrs,
+      // Clients of a published port are admitted by their own pg_hba.conf rule (render/pg-hba-conf.ts).
+      allowedCidrs: config.allowedCidrs,
       clusterCidr: config.clusterCidr ?? "samenet",
       publishPort: config.publishPort,
       namespace,
@@ -153,17 +151,17 @@ function memberSpecs(replicas: number): MemberSpec[] {
 }
 
 function archiveSpec(config: StackConfig, name: string, stack: string): ArchiveSpec {
-  const store = config.archiveStore ?? (config.platform === "docker" ? "minio" : "aws");
+  const store = config.archiveStore ?? (config.platform === "docker" ? "local" : "aws");
   const keyType = config.platform === "kubernetes" && config.s3Access === "irsa" ? "web-id" : "shared";
   return {
     stanza: name,
     store,
     bucket: config.archiveBucket,
-    // MinIO takes any region (it is only signed into requests); the schema requires it for AWS.
-    region: config.archiveRegion ?? MINIO_REGION,
+    // The local store takes any region (it is only signed into requests); the schema requires it for AWS.
+    region: config.archiveRegion ?? LOCAL_STORE_REGION,
     path: config.archivePrefix ?? `/pgstack/${stack}`,
-    // MinIO serves buckets by path; AWS by virtual host.
-    uriStyle: store === "minio" ? "path" : "host",
+    // The local store (SeaweedFS) serves buckets by path; AWS by virtual host.
+    uriStyle: store === "local" ? "path" : "host",
     retentionFull: config.archiveRetentionFull,
     retentionDiff: config.archiveRetentionDiff,
     archiveTimeoutSeconds: config.archiveTimeout,

@@ -184,7 +184,7 @@ export interface TuningResult {
 
 export interface ArchiveSpec {
   readonly stanza: string;
-  readonly store: "minio" | "aws";
+  readonly store: "local" | "aws";
   readonly bucket: string;
   readonly region: string;
   /** Repository path inside the bucket (pgBackRest repo1-path). */
@@ -246,6 +246,8 @@ export interface RenderedCommands {
   /** The runner's stanza-create (idempotent): run once before the first check and backup. */
   readonly runnerStanzaCreate: readonly string[];
   readonly runnerVerify: readonly string[];
+  /** The runner's `info` (add `--output=json` to read `status.code` and the backup list). */
+  readonly runnerInfo: readonly string[];
   /** pgBackRest TLS server on the primary, for the runner. */
   readonly pgbackrestServer: readonly string[];
 }

@@ -28,7 +28,7 @@ const CONTAINER_PATHS = {
   },
 } as const;
 
-/** CA bundle in the containers: the stack's own CA, which signs MinIO's and the members' certificates. */
+/** CA bundle in the containers: the stack's own CA, which signs the S3 store's and the members' certificates. */
 export const STACK_CA_FILE = `${CONTAINER_PATHS.tlsDir}/ca.crt`;
 
 /** Container or Service name of a member: what the other members and the runner connect to. */

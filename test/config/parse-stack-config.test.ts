@@ -208,13 +208,13 @@ describe("config errors name the key, the value and the fix", () => {
     );
   });
 
-  it("keeps MinIO and published ports to the Docker platform", () => {
+  it("keeps the local S3 store and published ports to the Docker platform", () => {
     const problems = problemsOf({
       ...minimal,
       "pgstack:platform": "kubernetes",
       "pgstack:s3Access": "accessKey",
       "pgstack:clusterCidr": "10.0.0.0/16",
-      "pgstack:archiveStore": "minio",
+      "pgstack:archiveStore": "local",
       "pgstack:publishPort": "15432",
     });
     expect(problems.map((p) => p.key).sort()).toEqual(["pgstack:archiveStore", "pgstack:publishPort"]);

@@ -368,10 +368,10 @@ const THREATS: readonly Threat[] = [
   {
     title: "the differential schedule firing with the full one",
     stack: "dev",
-    edits: dev({ "pgstack:backupDiffSchedule": "0 3 * * 1-7" }),
+    edits: dev({ "pgstack:backupDiffSchedule": "30 12 * * *" }),
     keys: ["pgstack:backupDiffSchedule", "pgstack:backupFullSchedule"],
-    value: '"0 3 * * 1-7"',
-    rule: /fires at the same minute as pgstack:backupFullSchedule = "0 3 \* \* 0".*one backup at a time/,
+    value: '"30 12 * * *"',
+    rule: /fires at the same minute as pgstack:backupFullSchedule = "30 12 \* \* 1".*one backup at a time/,
     fix: /exclude the full backup's day/,
   },
   {
@@ -469,12 +469,12 @@ const THREATS: readonly Threat[] = [
     fix: /pulumi config set pgstack:clusterCidr/,
   },
   {
-    title: "MinIO on Kubernetes",
+    title: "the local S3 store on Kubernetes",
     stack: "prod",
-    edits: prod({ "pgstack:archiveStore": "minio" }),
+    edits: prod({ "pgstack:archiveStore": "local" }),
     keys: ["pgstack:archiveStore"],
-    value: '"minio"',
-    rule: /MinIO store runs only beside the Docker platform/,
+    value: '"local"',
+    rule: /local S3 store runs only beside the Docker platform/,
     fix: /pulumi config set pgstack:archiveStore aws/,
   },
   {

@@ -16,34 +16,42 @@ const AWS_KEYS = {
 };
 
 describe("archive store of a dev stack", () => {
-  it("defaults to MinIO beside the cluster, with its bucket created before the primary starts", async () => {
+  it("defaults to SeaweedFS beside the cluster, healthy (bucket created by the server itself) before the primary starts", async () => {
     const dev = await deployDockerCluster("dev");
-    const minio = containerNamed(dev, "pgstack-dev-minio");
-    const bucketJob = containerNamed(dev, "pgstack-dev-minio-bucket");
-    expect((minio.inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toEqual([
+    const store = containerNamed(dev, "pgstack-dev-s3");
+    expect((store.inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toEqual([
       dev.spec.layout.s3Endpoint,
     ]);
-    expect(bucketJob.inputs.command).toEqual([
-      "--config-dir",
-      "/etc/minio/mc",
-      "mb",
-      "--ignore-existing",
-      `pgstack/${dev.spec.archive.bucket}`,
-    ]);
-    expect(bucketJob.dependencies).toContain(minio.urn);
-    expect(containerNamed(dev, "pgstack-dev-primary").dependencies).toContain(bucketJob.urn);
+    const command = store.inputs.command as string[];
+    expect(command[0]).toBe("mini");
+    expect(command).toContain(`-bucket=${dev.spec.archive.bucket}`);
+    expect(command).toContain(`-s3.port=${dev.spec.layout.s3Port}`);
+    // TLS on the S3 port: pgBackRest talks TLS to S3 in prod, so dev does too.
+    expect(command.some((arg) => arg.startsWith("-s3.cert.file="))).toBe(true);
+    expect(command.some((arg) => arg.startsWith("-s3.key.file="))).toBe(true);
+    // Gateways pgstack never uses stay closed.
+    expect(command).toEqual(
+      expect.arrayContaining(["-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0"]),
+    );
+    expect(store.inputs.wait).toBe(true);
+    const health = (store.inputs.healthcheck as { tests: string[] }).tests;
+    expect(health.slice(0, 2)).toEqual(["CMD", "curl"]);
+    expect(health.at(-1)).toBe(`https://localhost:${dev.spec.layout.s3Port}/healthz`);
+    expect(health).toContain("--cacert");
+    expect(dev.resources.some((r) => String(r.inputs.name ?? "").endsWith("-bucket"))).toBe(false);
+    expect(containerNamed(dev, "pgstack-dev-primary").dependencies).toContain(store.urn);
     expect(dev.outputs.bucketReady).toBe(true);
     expect(dev.outputs.repository).toBe(`s3://${dev.spec.archive.bucket}${dev.spec.archive.path}`);
-    const minioCert = dev.resources.find(
-      (r) => r.type === "tls:index/certRequest:CertRequest" && r.name.endsWith("minio-csr"),
+    const storeCert = dev.resources.find(
+      (r) => r.type === "tls:index/certRequest:CertRequest" && r.name.endsWith("-s3-csr"),
     );
-    expect(minioCert?.inputs.dnsNames).toContain(dev.spec.layout.s3Endpoint);
+    expect(storeCert?.inputs.dnsNames).toEqual([dev.spec.layout.s3Endpoint, "localhost"]);
   });
 
-  it("switches to a real AWS bucket with archiveStore=aws: no MinIO, egress allowed, the stack's AWS keys", async () => {
+  it("switches to a real AWS bucket with archiveStore=aws: no local store, egress allowed, the stack's AWS keys", async () => {
     const aws = await deployDockerCluster("dev", AWS, AWS_KEYS);
     const names = ofType(aws, CONTAINER).map((c) => c.inputs.name);
-    expect(names.some((name) => String(name).includes("minio"))).toBe(false);
+    expect(names).not.toContain("pgstack-dev-s3");
     expect(ofType(aws, NETWORK)[0].inputs.internal).toBe(false);
     const include = uploadsOf(containerNamed(aws, "pgstack-dev-backup-runner")).find((u) =>
       u.file.endsWith(`/${PGBACKREST_SECRET_INCLUDE_FILE}`),

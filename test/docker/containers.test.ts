@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { checkedVerify, RUNNER_READY_MARKER } from "../../components/docker/startup-commands";
 import { INIT_COMMAND, memberStartArguments } from "../../components/render/commands";
 import { RUNNER_CLIENT_CN } from "../../components/render/pgbackrest-conf";
 import { shellCommand } from "../../components/render/shell-quote";
@@ -38,10 +39,11 @@ describe("every long-running container", () => {
       const healthcheck = container.inputs.healthcheck as Record<string, unknown>;
       expect(healthcheck, container.name).toBeDefined();
       expect((healthcheck.tests as string[])[0]).toBe("CMD");
-      expect(healthcheck.interval).toMatch(/^\d+s$/);
-      expect(healthcheck.timeout).toMatch(/^\d+s$/);
+      // Go duration strings, as the provider reads them back (provider-forms.test.ts).
+      expect(healthcheck.interval).toMatch(/^(\d+h)?(\d+m)?\d+s$/);
+      expect(healthcheck.timeout).toMatch(/^(\d+h)?(\d+m)?\d+s$/);
       expect(healthcheck.retries).toBeGreaterThan(0);
-      expect(healthcheck.startPeriod).toMatch(/^\d+[sm]$/);
+      expect(healthcheck.startPeriod).toMatch(/^(\d+h)?(\d+m)?\d+s$/);
     }
   });
 
@@ -75,7 +77,7 @@ describe("database members", () => {
       ]);
       expect(container.inputs.memory).toBe(resources.memoryLimitBytes / MiB);
       expect(container.inputs.memoryReservation).toBe(resources.memoryRequestBytes / MiB);
-      expect(container.inputs.cpus).toBe(String(resources.cpus));
+      expect(Number(container.inputs.cpus)).toBe(resources.cpus);
       expect(container.inputs.shmSize).toBe(Math.ceil(resources.shmBytes / MiB));
       expect(container.inputs.user).toBe("999:999");
     }
@@ -143,13 +145,15 @@ describe("database members", () => {
     expect((replica.inputs.command as string[]).slice(-2)).toEqual(["replica", "replica_1"]);
   });
 
-  it("replica starts only after the primary is healthy", () => {
+  it("replica starts only after the primary is healthy, and `up` waits for it to be healthy too", () => {
     const primary = containerNamed(dev, "pgstack-dev-primary");
     const replica = containerNamed(dev, "pgstack-dev-replica-1");
     expect(primary.inputs.wait).toBe(true);
     expect(primary.inputs.waitTimeout).toBeGreaterThanOrEqual(60);
     expect(replica.dependencies).toContain(primary.urn);
-    expect(replica.inputs.wait).not.toBe(true);
+    expect(replica.inputs.wait).toBe(true);
+    // As long as its start period, which covers the first clone of the primary.
+    expect(replica.inputs.waitTimeout).toBe(30 * 60);
   });
 
   it("are reachable by the host names of the layout on the stack's network", () => {
@@ -176,12 +180,13 @@ describe("database members", () => {
 describe("backup runner", () => {
   const runner = () => containerNamed(dev, "pgstack-dev-backup-runner");
 
-  it("runs the spec's backups on the spec's schedules, each followed by verify", () => {
+  it("runs the spec's backups on the spec's schedules, each followed by a verify that fails on errors", () => {
     const { archive, commands, layout } = dev.spec;
     const crontab = uploadsOf(runner()).find((u) => u.file === `${layout.configDir}/backup.crontab`);
     expect(crontab?.permissions).toBe("0444");
     const jobs = (crontab?.content ?? "").split("\n").filter((line) => line !== "" && !line.startsWith("#"));
-    const verify = shellCommand(commands.runnerVerify);
+    const verify = checkedVerify(dev.spec);
+    expect(verify).toContain(shellCommand([...commands.runnerVerify, "--output=text"]));
     expect(jobs).toEqual([
       `${archive.schedules.full} ${shellCommand(commands.runnerBackupFull)} && ${verify}`,
       `${archive.schedules.diff} ${shellCommand(commands.runnerBackupDiff)} && ${verify}`,
@@ -189,12 +194,28 @@ describe("backup runner", () => {
     expect(runner().inputs.envs).toEqual(["TZ=UTC"]);
   });
 
-  it("creates the stanza, checks the chain, then hands over to supercronic", () => {
+  it("creates the stanza, checks the chain, takes a first backup if none, marks itself ready, then hands over to supercronic", () => {
     const lines = script(runner());
-    expect(lines[1]).toMatch(/^pgbackrest stanza-create /);
-    expect(lines[1]).toBe(shellCommand(dev.spec.commands.runnerCheck).replace(" check ", " stanza-create "));
-    expect(lines[2]).toBe(shellCommand(dev.spec.commands.runnerCheck));
-    expect(lines[3]).toBe(`exec supercronic ${dev.spec.layout.configDir}/backup.crontab`);
+    expect(lines[1]).toBe(`rm -f ${RUNNER_READY_MARKER}`);
+    expect(lines[2]).toBe(shellCommand(dev.spec.commands.runnerStanzaCreate));
+    expect(lines[3]).toBe(shellCommand(dev.spec.commands.runnerCheck));
+    expect(lines).toContain(`    ${shellCommand(dev.spec.commands.runnerBackupFull)}`);
+    expect(lines.at(-2)).toBe(`touch ${RUNNER_READY_MARKER}`);
+    expect(lines.at(-1)).toBe(`exec supercronic ${dev.spec.layout.configDir}/backup.crontab`);
+  });
+
+  it("is healthy only once ready, and `up` waits for it: broken archiving fails `up`", () => {
+    const { healthcheck, wait, waitTimeout } = runner().inputs as {
+      healthcheck: { tests: string[]; startPeriod: string };
+      wait: boolean;
+      waitTimeout: number;
+    };
+    expect(healthcheck.tests.slice(0, 3)).toEqual(["CMD", "sh", "-c"]);
+    expect(healthcheck.tests[3]).toMatch(
+      new RegExp(`^test -f ${RUNNER_READY_MARKER} && exec pgbackrest server-ping `),
+    );
+    expect(wait).toBe(true);
+    expect(waitTimeout).toBeGreaterThanOrEqual(300);
   });
 
   it("holds the runner config and a client certificate whose CN the primary's TLS server admits", () => {

@@ -54,11 +54,20 @@ describe("network exposure", () => {
     expect(ports[0].c.inputs.name).toBe("pgstack-dev-primary");
     expect(ports[0].p).toMatchObject({ internal: 5432, external: 15432, ip: "127.0.0.1" });
     expect(published.outputs.connection).toEqual({
-      host: PUBLISH_ADDRESS,
+      host: "localhost",
       port: 15432,
       database: "app",
       user: "app",
     });
+  });
+
+  it("prints the exact first connection from the laptop, verifying the server with the exported CA", () => {
+    expect(published.outputs.psql).toBe(
+      `psql "host=localhost hostaddr=${PUBLISH_ADDRESS} port=15432 dbname=app user=app sslmode=verify-full sslrootcert=pgstack-dev-ca.crt"`,
+    );
+    expect(published.outputs.caCertificate).toMatch(/^-----BEGIN CERTIFICATE-----\n/);
+    // Unpublished, nothing on the laptop can reach the server: the command runs psql inside the primary.
+    expect(dev.outputs.psql).toBe('docker exec -it pgstack-dev-primary psql "dbname=app user=app"');
   });
 
   it("certifies the published primary for localhost too, so sslmode=verify-full works through the port", () => {
@@ -69,6 +78,12 @@ describe("network exposure", () => {
         .filter((names): names is string[] => Array.isArray(names) && names.includes("pgstack-dev-primary"));
     expect(sans(published).flat()).toContain("localhost");
     expect(sans(dev).flat()).not.toContain("localhost");
+    const primaryRequest = (deployment: Deployment) =>
+      ofType(deployment, "tls:index/certRequest:CertRequest").find((r) =>
+        (r.inputs.dnsNames as string[]).includes("pgstack-dev-primary"),
+      );
+    expect(primaryRequest(published)?.inputs.ipAddresses).toEqual([PUBLISH_ADDRESS]);
+    expect(primaryRequest(dev)?.inputs.ipAddresses).toBeUndefined();
   });
 
   it("keeps the cluster network internal and publishes through a loopback-bound network only the primary joins", () => {
@@ -93,9 +108,9 @@ describe("volumes", () => {
   it("gives each member one volume named with the stack, labelled with stack and role", () => {
     const volumes = ofType(dev, VOLUME);
     expect(volumes.map((v) => v.inputs.name).sort()).toEqual([
-      "pgstack-dev-minio-data",
       "pgstack-dev-primary-data",
       "pgstack-dev-replica-1-data",
+      "pgstack-dev-s3-data",
     ]);
     for (const volume of volumes) {
       const labels = Object.fromEntries(
@@ -141,10 +156,11 @@ describe("destroy safety", () => {
       expect(volume.protect, volume.name).toBe(true);
       expect(volume.retainOnDelete, volume.name).toBe(true);
     }
-    const minioKeys = protectedStack.resources.filter(
-      (r) => r.type === "random:index/randomPassword:RandomPassword",
+    const storeKeys = protectedStack.resources.filter(
+      (r) => r.type === "random:index/randomPassword:RandomPassword" && r.name.includes("-s3-"),
     );
-    expect(minioKeys.filter((r) => r.name.includes("minio")).every((r) => r.protect)).toBe(true);
+    expect(storeKeys).toHaveLength(2);
+    expect(storeKeys.every((r) => r.protect)).toBe(true);
   });
 
   it("leaves a stack with protect=false destroyable, and never protects containers", () => {

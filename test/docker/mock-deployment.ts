@@ -36,6 +36,7 @@ export interface RegisteredResource {
   readonly retainOnDelete: boolean;
   readonly deleteBeforeReplace: boolean;
   readonly additionalSecretOutputs: readonly string[];
+  readonly ignoreChanges: readonly string[];
 }
 
 interface RegistrationOptions {
@@ -44,6 +45,7 @@ interface RegistrationOptions {
   readonly retainOnDelete: boolean;
   readonly deleteBeforeReplace: boolean;
   readonly additionalSecretOutputs: string[];
+  readonly ignoreChanges: string[];
 }
 
 /** The protobuf request the SDK sends for each resource (only the getters used here). */
@@ -56,6 +58,7 @@ interface RegisterRequest {
   getRetainondelete(): boolean;
   getDeletebeforereplace(): boolean;
   getAdditionalsecretoutputsList(): string[];
+  getIgnorechangesList(): string[];
 }
 
 /**
@@ -75,6 +78,7 @@ function recordOptions(): Map<string, RegistrationOptions> {
       retainOnDelete: req.getRetainondelete(),
       deleteBeforeReplace: req.getDeletebeforereplace(),
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      ignoreChanges: req.getIgnorechangesList(),
     });
     return register(req, callback);
   };
@@ -204,6 +208,8 @@ export async function deployDockerCluster(
         repository: cluster.repository,
         volumes: cluster.volumes,
         bucketReady: cluster.bucketReady,
+        caCertificate: cluster.caCertificate,
+        psql: cluster.psql,
         spec: cluster.spec as pulumi.Output<unknown>,
       })
       .apply((values) => resolve(values as Record<string, unknown>)),

@@ -91,26 +91,29 @@ describe("secrets", () => {
     const lines = (include?.content ?? "").trim().split("\n");
     expect(lines[0]).toBe("[global]");
     expect(lines).toContain(`repo1-cipher-pass=${CONFIGURED_SECRETS.repoCipherPass}`);
-    const minioUser = dev.secretValues.find((value) => value.endsWith("minio-root-user"));
-    const minioPassword = dev.secretValues.find((value) => value.endsWith("minio-root-password"));
-    expect(lines).toContain(`repo1-s3-key=${minioUser}`);
-    expect(lines).toContain(`repo1-s3-key-secret=${minioPassword}`);
+    const accessKey = dev.secretValues.find((value) => value.endsWith("s3-access-key"));
+    const secretKey = dev.secretValues.find((value) => value.endsWith("s3-secret-key"));
+    expect(lines).toContain(`repo1-s3-key=${accessKey}`);
+    expect(lines).toContain(`repo1-s3-key-secret=${secretKey}`);
     for (const file of Object.values(dev.spec.files)) {
       for (const secret of dev.secretValues) expect(file).not.toContain(secret);
     }
   });
 
-  it("reach MinIO as files named by *_FILE variables", () => {
-    const minio = containerNamed(dev, "pgstack-dev-minio");
-    const envs = minio.inputs.envs as string[];
-    const userFile = envs.find((e) => e.startsWith("MINIO_ROOT_USER_FILE="))?.split("=")[1];
-    const passwordFile = envs.find((e) => e.startsWith("MINIO_ROOT_PASSWORD_FILE="))?.split("=")[1];
-    const byFile = new Map(uploadsOf(minio).map((u) => [u.file, u]));
-    expect(byFile.get(userFile ?? "")?.permissions).toBe("0400");
-    expect(byFile.get(passwordFile ?? "")?.content).toBe(
-      dev.secretValues.find((v) => v.endsWith("minio-root-password")),
-    );
-    expect(envs.some((e) => /^MINIO_ROOT_(USER|PASSWORD)=/.test(e))).toBe(false);
+  it("reach the S3 store as an identity file it alone can read, never as environment or arguments", () => {
+    const store = containerNamed(dev, "pgstack-dev-s3");
+    const config = (store.inputs.command as string[])
+      .find((arg) => arg.startsWith("-s3.config="))
+      ?.split("=")[1];
+    const identity = uploadsOf(store).find((u) => u.file === config);
+    expect(identity).toMatchObject({ owner: "1000", group: "1000", permissions: "0400" });
+    const parsed = JSON.parse(identity?.content ?? "{}");
+    expect(parsed.identities[0].credentials[0]).toEqual({
+      accessKey: dev.secretValues.find((v) => v.endsWith("s3-access-key")),
+      secretKey: dev.secretValues.find((v) => v.endsWith("s3-secret-key")),
+    });
+    const visible = JSON.stringify([store.inputs.command, store.inputs.envs ?? [], store.inputs.healthcheck]);
+    for (const secret of dev.secretValues) expect(visible).not.toContain(secret);
   });
 
   it("export the application password as a secret", () => {

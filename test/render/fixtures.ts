@@ -80,7 +80,7 @@ export const FIXTURE_LAYOUT: Layout = {
   port: 5432,
   hosts: { primary: "pgstack-dev-primary", "replica-1": "pgstack-dev-replica-1" },
   pgbackrestServerPort: 8432,
-  s3Endpoint: "pgstack-dev-minio",
+  s3Endpoint: "pgstack-dev-s3",
   s3Port: 9000,
   s3CaFile: "/etc/pgstack/tls/ca.crt",
   runner: {
@@ -148,7 +148,7 @@ export function fixtureModel(changes: Partial<ClusterModel> = {}): ClusterModel 
     },
     archive: {
       stanza: "pgstack-dev",
-      store: "minio",
+      store: "local",
       bucket: "pgstack-dev",
       region: "us-east-1",
       path: "/pgstack/dev",

@@ -61,6 +61,22 @@ describe("renderPgHbaConf", () => {
     expect(closed.filter((fields) => fields[2] === "app")).toEqual([]);
   });
 
+  it("admits the application role from wherever the engine delivers a published port's clients, and nothing more", () => {
+    // Docker Desktop delivers host connections from 192.168.65.x, rootless Docker from
+    // RootlessKit's address: samenet matches neither.
+    const published = rules(
+      renderPgHbaConf(fixtureModel({ network: { ...model.network, allowedCidrs: [], publishPort: 15432 } })),
+    );
+    const app = published.filter((fields) => fields[2] === "app");
+    expect(app).toEqual([["hostssl", "app", "app", "all", "scram-sha-256"]]);
+    // Only the application role on its database; replication and the superuser keep their rules.
+    expect(published.filter((fields) => fields[1] === "replication")).toEqual([
+      ["hostssl", "replication", "replicator", "samenet", "scram-sha-256"],
+    ]);
+    expect(published.findIndex((fields) => fields[2] === "app")).toBeLessThan(published.length - 1);
+    expect(published.at(-1)).toEqual(["host", "all", "all", "all", "reject"]);
+  });
+
   it("ends with an explicit reject", () => {
     expect(lines.at(-1)).toEqual(["host", "all", "all", "all", "reject"]);
   });

@@ -44,7 +44,7 @@ describe("pgbackrest.conf (database members)", () => {
     expect(memberOptions.global).toMatchObject({
       "repo1-type": "s3",
       "repo1-s3-bucket": "pgstack-dev",
-      "repo1-s3-endpoint": "pgstack-dev-minio",
+      "repo1-s3-endpoint": "pgstack-dev-s3",
       "repo1-storage-port": "9000",
       "repo1-s3-region": "us-east-1",
       "repo1-s3-uri-style": "path",
@@ -200,7 +200,7 @@ describe("pgBackRest 2.45 reads the rendered files", () => {
     ["member", "archive-push", "io-timeout", "10"],
     ["member", "archive-push", "archive-async", "true"],
     ["member", "archive-get", "spool-path", "/var/lib/postgresql/data/pgbackrest-spool"],
-    ["member", "backup", "repo1-s3-endpoint", "pgstack-dev-minio"],
+    ["member", "backup", "repo1-s3-endpoint", "pgstack-dev-s3"],
     ["member", "backup", "start-fast", "true"],
     ["member", "backup", "pg1-socket-path", "/var/run/postgresql"],
     ["member", "server", "tls-server-auth", `${RUNNER_CLIENT_CN}=pgstack-dev`],

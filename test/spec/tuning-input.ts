@@ -5,7 +5,7 @@ import { GiB } from "../../components/spec/units";
 
 export const archive: ArchiveSpec = {
   stanza: "pgstack-test",
-  store: "minio",
+  store: "local",
   bucket: "pgstack-test",
   region: "us-east-1",
   path: "/pgstack/test",
@@ -26,7 +26,7 @@ export const layout = defaultLayout(
     { name: "primary", role: "primary" },
     { name: "replica-1", role: "replica", slot: "replica_1" },
   ],
-  { endpoint: "pgstack-test-minio", port: 9000 },
+  { endpoint: "pgstack-test-s3", port: 9000 },
 );
 
 /** A production-like input (the prod stack: 8Gi, 4 CPUs, oltp, 200 connections), changed by `changes`. */

@@ -119,13 +119,13 @@ async function layOut(
     buildClusterSpec(config, { stack, layout: (defaults) => localLayout(defaults, site, name) });
   for (const name of memberNames) memberPorts[name] = await freePort();
   // Virtual-host or path addressing comes from the store, as buildClusterSpec decides it.
-  const store = config.archiveStore ?? (config.platform === "docker" ? "minio" : "aws");
+  const store = config.archiveStore ?? (config.platform === "docker" ? "local" : "aws");
   const site: LocalSite = {
     root,
     memberPorts,
     pgbackrestServerPort: await freePort(),
     s3Port: await freePort(),
-    s3Endpoint: localS3Endpoint(store === "minio" ? "path" : "host"),
+    s3Endpoint: localS3Endpoint(store === "local" ? "path" : "host"),
     caFile: ca.certFile,
   };
 
