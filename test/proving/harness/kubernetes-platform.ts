@@ -438,7 +438,8 @@ export async function kubernetesRuntime(
           .find(
             (candidate) => candidate.name === target || candidate.containerPort === target,
           )?.containerPort;
-        if (containerPort !== port.port) {
+        // A port no container has gets no endpoint, as on Kubernetes; a renumbered one is not run here.
+        if (containerPort !== undefined && containerPort !== port.port) {
           throw new Error(
             `Service ${svc} port ${port.port} → ${target}: the proving ground maps Service ports to the same container port`,
           );
