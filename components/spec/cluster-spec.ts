@@ -49,7 +49,7 @@ export interface ResourceSpec {
   readonly storageBytes: number;
   readonly storageClass?: string;
   readonly storageMedium: StorageMedium;
-  /** Size of /dev/shm: covers shared memory of parallel queries (dynamic_shared_memory_type=posix). */
+  /** Size of /dev/shm: shared memory of parallel queries and of one parallel VACUUM (dynamic_shared_memory_type=posix). */
   readonly shmBytes: number;
 }
 
