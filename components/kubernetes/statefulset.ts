@@ -1,9 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { INIT_COMMAND, memberStartArguments, replicaBootstrapCommand } from "../render/commands";
-import { processMax } from "../render/pgbackrest-conf";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { formatQuantity } from "../spec/units";
+import { guaranteed } from "./container-resources";
 import { fileMounts } from "./file-mounts";
 import { componentSelector, memberPodLabels, memberSelector, recommendedLabels } from "./labels";
 import { objectNames } from "./names";
@@ -41,12 +41,6 @@ export const READY_TIMEOUT_MINUTES = (PROBE_PERIOD_SECONDS * STARTUP_FAILURE_THR
  * recovery on the next start.
  */
 export const TERMINATION_GRACE_SECONDS = 300;
-
-/**
- * The pgBackRest TLS server sidecar. Backups read and compress the data files here (process-max
- * processes, as the rendered config says), so its CPU limit follows that setting.
- */
-const PGBACKREST_SERVER_MEMORY = { request: "256Mi", limit: "1Gi" };
 
 export interface MemberDependencies {
   readonly namespace: pulumi.Input<string>;
@@ -160,15 +154,11 @@ export function memberStatefulSet(
   const containers: Container[] = [postgres];
   if (member.role === "primary") {
     const tlsPort = { tcpSocket: { port: PGBACKREST_PORT_NAME }, periodSeconds: PROBE_PERIOD_SECONDS };
-    const cpuLimit = String(processMax(resources.cpus));
     containers.push(
       container("pgbackrest-server", {
         command: [...INIT_COMMAND, ...commands.pgbackrestServer],
         ports: [{ name: PGBACKREST_PORT_NAME, containerPort: layout.pgbackrestServerPort, protocol: "TCP" }],
-        resources: {
-          requests: { cpu: "100m", memory: PGBACKREST_SERVER_MEMORY.request },
-          limits: { cpu: cpuLimit, memory: PGBACKREST_SERVER_MEMORY.limit },
-        },
+        resources: guaranteed(resources.pgbackrestServer),
         startupProbe: { ...tlsPort, failureThreshold: STARTUP_FAILURE_THRESHOLD },
         readinessProbe: { ...tlsPort, failureThreshold: READINESS_FAILURE_THRESHOLD },
         livenessProbe: { ...tlsPort, failureThreshold: LIVENESS_FAILURE_THRESHOLD },

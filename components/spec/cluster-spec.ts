@@ -51,6 +51,19 @@ export interface ResourceSpec {
   readonly storageMedium: StorageMedium;
   /** Size of /dev/shm: shared memory of parallel queries and of one parallel VACUUM (dynamic_shared_memory_type=posix). */
   readonly shmBytes: number;
+  /**
+   * The pgBackRest TLS server beside the primary (Kubernetes): backups read, compress and encrypt
+   * the data files there with process-max processes. Requests equal limits (Guaranteed QoS).
+   */
+  readonly pgbackrestServer: ContainerResources;
+  /** The backup runner (repository host): it only coordinates; the primary's side does the work. */
+  readonly runner: ContainerResources;
+}
+
+/** Whole CPUs and memory of a container; the platforms request exactly what they limit. */
+export interface ContainerResources {
+  readonly cpus: number;
+  readonly memoryBytes: number;
 }
 
 export type MemberRole = "primary" | "replica";

@@ -69,6 +69,28 @@ describe("member StatefulSets", () => {
     }
   });
 
+  it("request exactly what they limit in every container, sidecar and init containers included (Guaranteed QoS)", () => {
+    const pods = [
+      podOf(primary),
+      podOf(replica),
+      ...stack
+        .ofType("kubernetes:batch/v1:Job")
+        .map((job) => (unwrap(job.inputs) as Json).spec.template.spec),
+      ...stack
+        .ofType("kubernetes:batch/v1:CronJob")
+        .map((cron) => (unwrap(cron.inputs) as Json).spec.jobTemplate.spec.template.spec),
+    ];
+    expect(pods).toHaveLength(5);
+    for (const pod of pods) {
+      for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        expect(container.resources.requests, container.name).toEqual(container.resources.limits);
+        expect(Object.keys(container.resources.limits).sort(), container.name).toEqual(["cpu", "memory"]);
+      }
+    }
+    // The TLS server runs process-max (half of 4 CPUs) pgBackRest processes.
+    expect(containerOf(primary, "pgbackrest-server").resources.limits).toEqual({ cpu: "2", memory: "1Gi" });
+  });
+
   it("give /dev/shm a memory emptyDir of spec.resources.shmBytes", () => {
     const shm = podOf(primary).volumes.find((v: Json) => v.name === "shm");
     expect(shm.emptyDir.medium).toBe("Memory");

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   k8sCronJobSafety,
+  k8sGuaranteedQos,
   k8sNetworkPolicy,
   k8sNoPlaintextSecrets,
   k8sPostgresNotExposed,
@@ -99,6 +100,42 @@ describe("k8s-requests-and-limits", () => {
       jobTemplate: { spec: { template: { spec: { containers: [{ name: "backup" }] } } } },
     });
     expect(await violations(k8sRequestsAndLimits, job)).toHaveLength(1);
+  });
+});
+
+describe("k8s-guaranteed-qos", () => {
+  const exact = { requests: { cpu: "2", memory: "1Gi" }, limits: { cpu: "2000m", memory: "1024Mi" } };
+  it("passes containers whose requests equal their limits, however written", async () => {
+    const pod = statefulSet(
+      postgresContainer({ resources: exact }),
+      {},
+      { initContainers: [{ name: "check-data-dir", resources: exact }] },
+    );
+    expect(await violations(k8sGuaranteedQos, pod)).toEqual([]);
+  });
+  it("fails a sidecar that requests less than its limits, naming both", async () => {
+    const sidecar = {
+      name: "pgbackrest-server",
+      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "2", memory: "1Gi" } },
+    };
+    const [message] = await violations(
+      k8sGuaranteedQos,
+      statefulSet(
+        postgresContainer({ resources: exact }),
+        {},
+        {
+          containers: [postgresContainer({ resources: exact }), sidecar],
+        },
+      ),
+    );
+    expect(message).toMatch(
+      /container pgbackrest-server requests differ from its limits \(request\/limit: cpu 100m\/2, memory 256Mi\/1Gi\), so the pod is not Guaranteed/,
+    );
+  });
+  it("fails a missing CPU limit (Burstable) on Job pods too", async () => {
+    expect(await violations(k8sGuaranteedQos, cronJob())).toEqual([
+      expect.stringMatching(/container backup .* cpu 4\/unset/),
+    ]);
   });
 });
 

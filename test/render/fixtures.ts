@@ -117,6 +117,8 @@ export function fixtureModel(changes: Partial<ClusterModel> = {}): ClusterModel 
       storageBytes: 10 * 1024 ** 3,
       storageMedium: "ssd",
       shmBytes: 256 * 1024 ** 2,
+      pgbackrestServer: { cpus: 1, memoryBytes: 1024 ** 3 },
+      runner: { cpus: 1, memoryBytes: 1024 ** 3 },
     },
     members: [
       { name: "primary", role: "primary" },
