@@ -91,6 +91,18 @@ describe("member StatefulSets", () => {
     expect(containerOf(primary, "pgbackrest-server").resources.limits).toEqual({ cpu: "2", memory: "1Gi" });
   });
 
+  it("let the preStop fast shutdown wait for its checkpoint through nearly all of the grace period", () => {
+    const postgres = containerOf(primary, "postgres");
+    const argv: string[] = postgres.lifecycle.preStop.exec.command;
+    expect(argv).toEqual(stack.spec.commands.fastShutdown);
+    const timeout = Number(argv[argv.indexOf("--timeout") + 1]);
+    const grace = podOf(primary).terminationGracePeriodSeconds;
+    // pg_ctl's default, 60 s, gave up while PostgreSQL was still checkpointing.
+    expect(timeout).toBeGreaterThan(60);
+    expect(grace - timeout).toBeGreaterThanOrEqual(5);
+    expect(grace - timeout).toBeLessThanOrEqual(30);
+  });
+
   it("give /dev/shm a memory emptyDir of spec.resources.shmBytes", () => {
     const shm = podOf(primary).volumes.find((v: Json) => v.name === "shm");
     expect(shm.emptyDir.medium).toBe("Memory");
@@ -259,6 +271,14 @@ describe("disruption budgets", () => {
     expect(byName["pgstack-prod-primary"].maxUnavailable).toBe(0);
     expect(byName["pgstack-prod-primary"].selector.matchLabels["pgstack.io/role"]).toBe("primary");
     expect(byName["pgstack-prod-replica"].maxUnavailable).toBe(1);
+  });
+
+  it("never hold a drain for a pod that is not ready (a crash-looping primary serves nobody)", () => {
+    for (const budget of stack.ofType("kubernetes:policy/v1:PodDisruptionBudget")) {
+      expect((unwrap(budget.inputs) as Json).spec.unhealthyPodEvictionPolicy, budget.name).toBe(
+        "AlwaysAllow",
+      );
+    }
   });
 });
 
