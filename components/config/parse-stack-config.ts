@@ -9,7 +9,8 @@ export const NAMESPACE = "pgstack";
 const EXAMPLES: Record<string, string> = {
   platform: "docker",
   postgresVersion: "16",
-  image: "pgstack/postgres:16.11-pgbackrest2.57.0",
+  image:
+    "123456789012.dkr.ecr.eu-west-1.amazonaws.com/pgstack-prod/postgres@sha256:<digest printed by docker push>",
   memoryLimit: "8Gi",
   memoryRequest: "8Gi",
   cpus: "4",

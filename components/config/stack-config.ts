@@ -71,6 +71,9 @@ const parameterAssignment = z
   .string()
   .regex(/^[a-z_][a-z0-9_.]*\s*=\s*\S.*$/, 'expected "name=value", e.g. "work_mem=64MB"');
 
+/** An image reference pinned by digest: `<repository>[:tag]@sha256:<64 hex>`. */
+const DIGEST_REFERENCE = /^[a-z0-9][a-z0-9.:/_-]*(:[\w][\w.-]{0,127})?@sha256:[0-9a-f]{64}$/;
+
 export const stackConfigSchema = z
   .strictObject({
     /** Where the cluster runs: local Docker (dev) or Kubernetes (prod). */
@@ -82,7 +85,11 @@ export const stackConfigSchema = z
         { error: `expected one of ${POSTGRES_VERSIONS.join(", ")}` },
       )
       .describe(`the PostgreSQL major version, one of ${POSTGRES_VERSIONS.join(", ")}`),
-    /** Container image; pinned by tag or digest. Defaults to the image built from image/Dockerfile. */
+    /**
+     * Container image. Docker: pinned by tag or digest, default the image built from
+     * image/Dockerfile. Kubernetes: required, by digest (the deploy workflow pushes the image to
+     * the stack's ECR repository and passes its digest).
+     */
     image: z.string().optional(),
     /** Memory limit of each PostgreSQL container; tuning is computed from it. */
     memoryLimit: size("8Gi").describe(
@@ -206,6 +213,26 @@ export const stackConfigSchema = z
         path: ["clusterCidr"],
         input: config.clusterCidr,
         message: "Kubernetes needs the pod network CIDR (replication and backup connections come from pods)",
+      });
+    }
+    if (config.platform === "kubernetes" && !DIGEST_REFERENCE.test(config.image ?? "")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["image"],
+        input: config.image,
+        message:
+          config.image === undefined
+            ? "is required on Kubernetes: nodes pull the image built from image/Dockerfile from your registry, by digest (unset, they would pull pgstack/postgres from Docker Hub: someone else's image, or nothing). The deploy workflow builds it, pushes it to the stack's ECR repository and sets this"
+            : "must be pinned by digest on Kubernetes (<registry>/<repository>@sha256:<64 hex digits>): a tag can be moved to another image, and the nodes would run it with the database's secrets",
+      });
+    }
+    if (store === "aws" && config.archiveBucket.includes(".")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["archiveBucket"],
+        input: config.archiveBucket,
+        message:
+          "contains a dot: pgBackRest addresses AWS buckets by virtual host (<bucket>.s3.<region>.amazonaws.com), whose certificate (*.s3.<region>.amazonaws.com) does not cover a dotted name, so every request fails TLS verification; use dashes",
       });
     }
     if (config.publishPort !== undefined && config.platform !== "docker") {

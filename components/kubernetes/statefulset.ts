@@ -143,8 +143,10 @@ export function memberStatefulSet(
       ...mountsFor("postgres", [
         ...files.config,
         ...files.memberTls,
-        ...files.passwords,
         ...files.memberPgbackrest,
+        // The primary sets every role's password on each start; a replica's start only re-runs its
+        // bootstrap, which needs the replication password and nothing else.
+        ...(member.role === "primary" ? files.passwords : files.replicationPassword),
       ]),
       ...(deps.webIdentity ? [deps.webIdentity.mount] : []),
     ],

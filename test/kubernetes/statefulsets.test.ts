@@ -103,6 +103,25 @@ describe("member StatefulSets", () => {
     expect(grace - timeout).toBeLessThanOrEqual(30);
   });
 
+  it("mount every password into the primary only; a replica's PostgreSQL sees the replication password", () => {
+    const secretItems = (statefulSet: Json, container: string) => {
+      const volumes = new Set(containerOf(statefulSet, container).volumeMounts.map((m: Json) => m.name));
+      return podOf(statefulSet)
+        .volumes.filter((v: Json) => volumes.has(v.name) && v.projected)
+        .flatMap((v: Json) => v.projected.sources)
+        .filter((source: Json) => source.secret?.name === "pgstack-prod-passwords")
+        .flatMap((source: Json) => source.secret.items.map((item: Json) => item.key));
+    };
+    expect(secretItems(primary, "postgres").sort()).toEqual([
+      "app-password",
+      "replication-password",
+      "superuser-password",
+    ]);
+    // start-member.sh re-runs the bootstrap, which needs the replication password, and only that.
+    expect(secretItems(replica, "postgres")).toEqual(["replication-password"]);
+    expect(secretItems(replica, "bootstrap-replica")).toEqual(["replication-password"]);
+  });
+
   it("give /dev/shm a memory emptyDir of spec.resources.shmBytes", () => {
     const shm = podOf(primary).volumes.find((v: Json) => v.name === "shm");
     expect(shm.emptyDir.medium).toBe("Memory");
