@@ -84,6 +84,30 @@ export const k8sGuaranteedQos = resourcePolicy<Json>({
   },
 });
 
+const DIGEST = /@sha256:[0-9a-f]{64}$/;
+
+export const k8sImageDigest = resourcePolicy<Json>({
+  name: "k8s-image-digest",
+  description:
+    "Every container image of every pod is pinned by digest: a tag can be moved to another image, which the nodes would then run with the database's data and secrets; an unset image registry means Docker Hub.",
+  severity: "critical",
+  remediationSteps:
+    "Set pgstack:image to <registry>/<repository>@sha256:<digest> (the deploy workflow pushes image/Dockerfile to the stack's ECR repository and passes the digest).",
+  types: POD_CARRIERS,
+  validate: (props, args, report) => {
+    const pod = podTemplateOf(args.type, props);
+    if (!pod) return;
+    for (const { container, name } of containersOf(pod.spec)) {
+      const image = text(container.image) ?? "";
+      if (!DIGEST.test(image)) {
+        report(
+          `${workload(args.type, args.name, props)} container ${name} runs image "${image}", not pinned by digest: set pgstack:image to <registry>/<repository>@sha256:<digest>.`,
+        );
+      }
+    }
+  },
+});
+
 export const k8sProbes = resourcePolicy<Json>({
   name: "k8s-probes",
   description:
@@ -348,6 +372,7 @@ export const k8sNoPlaintextSecrets = resourcePolicy<Json>({
 export const kubernetesPolicies = [
   k8sRequestsAndLimits,
   k8sGuaranteedQos,
+  k8sImageDigest,
   k8sProbes,
   k8sRestrictedPodSecurity,
   k8sVolumeRetention,

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   k8sCronJobSafety,
   k8sGuaranteedQos,
+  k8sImageDigest,
   k8sNetworkPolicy,
   k8sNoPlaintextSecrets,
   k8sPostgresNotExposed,
@@ -136,6 +137,23 @@ describe("k8s-guaranteed-qos", () => {
     expect(await violations(k8sGuaranteedQos, cronJob())).toEqual([
       expect.stringMatching(/container backup .* cpu 4\/unset/),
     ]);
+  });
+});
+
+describe("k8s-image-digest", () => {
+  const pinned = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/pgstack-prod/postgres@sha256:${"0f".repeat(32)}`;
+  it("passes images pinned by digest, with or without a tag", async () => {
+    expect(await violations(k8sImageDigest, statefulSet(postgresContainer({ image: pinned })))).toEqual([]);
+    const tagged = pinned.replace("@", ":15.15-pgbackrest2.57.0@");
+    expect(await violations(k8sImageDigest, statefulSet(postgresContainer({ image: tagged })))).toEqual([]);
+  });
+  it("fails a tag, naming the container and the fix", async () => {
+    expect(await violations(k8sImageDigest, statefulSet())).toEqual([
+      expect.stringMatching(
+        /container postgres runs image "pgstack\/postgres:15.15-pgbackrest2.57.0", not pinned by digest: set pgstack:image/,
+      ),
+    ]);
+    expect(await violations(k8sImageDigest, cronJob())).toHaveLength(1);
   });
 });
 
