@@ -50,6 +50,10 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
   /** web-id: the IAM role the service accounts assume. */
   readonly archiveRoleArn: pulumi.Output<string | undefined>;
   readonly secretNames: pulumi.Output<KubernetesSecretNames>;
+  /** The stack CA (PEM) that signs the members' certificates: what clients verify them with. */
+  readonly caCertificate: pulumi.Output<string>;
+  /** ConfigMap in the stack's namespace holding the same CA as `ca.crt`. */
+  readonly caConfigMap: pulumi.Output<string>;
 
   constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgstack:kubernetes:PostgresCluster", name, {}, opts);
@@ -126,6 +130,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
             tls: (certificates.memberSecrets.get(memberSpec.name) as k8s.core.v1.Secret).metadata.name,
           },
           webIdentity: identity,
+          certificateHash: certificates.memberCertificateHashes.get(memberSpec.name) as pulumi.Output<string>,
         },
         // With spec.protect, `pulumi destroy` refuses, and a replacement (a changed volume
         // template) stops for a person to decide instead of recreating the member.
@@ -172,7 +177,11 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
       memberTls: Object.fromEntries(spec.members.map((m) => [m.name, names.memberTls(m)])),
       backupTls: names.backupTls,
     });
+    this.caCertificate = certificates.caCertPem;
+    this.caConfigMap = certificates.caConfigMap.metadata.name;
     this.registerOutputs({
+      caCertificate: this.caCertificate,
+      caConfigMap: this.caConfigMap,
       spec: this.spec,
       connection: this.connection,
       appPassword: this.appPassword,

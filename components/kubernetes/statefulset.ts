@@ -49,7 +49,12 @@ export interface MemberDependencies {
   readonly sources: FileSources;
   /** IRSA: how PostgreSQL's archive_command/restore_command reach S3 (web-id key type). */
   readonly webIdentity?: WebIdentity;
+  /** SHA-256 of the member's certificate and CA: a renewal changes it and rolls the pod. */
+  readonly certificateHash: pulumi.Input<string>;
 }
+
+/** Pod template annotation holding the member's certificate hash. */
+export const CERTIFICATE_HASH_ANNOTATION = "pgstack.io/tls-certificate-sha256";
 
 /**
  * One member as a StatefulSet of one pod. Its volume outlives the StatefulSet (retention
@@ -187,7 +192,11 @@ export function memberStatefulSet(
         persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
         updateStrategy: { type: "RollingUpdate" },
         template: {
-          metadata: { labels: memberPodLabels(spec, member) },
+          metadata: {
+            labels: memberPodLabels(spec, member),
+            // PostgreSQL and the pgBackRest TLS server load their certificate at start only.
+            annotations: { [CERTIFICATE_HASH_ANNOTATION]: deps.certificateHash },
+          },
           spec: {
             serviceAccountName: deps.serviceAccountName,
             automountServiceAccountToken: false,
