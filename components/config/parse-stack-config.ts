@@ -40,6 +40,7 @@ const EXAMPLES: Record<string, string> = {
   publishPort: "15432",
   namespace: "pgstack-prod",
   clientNamespaces: "app",
+  awsEgressCidrs: "52.218.0.0/17",
   s3Access: "irsa",
   oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC",
   oidcProviderUrl: "oidc.eks.eu-west-1.amazonaws.com/id/ABC",

@@ -163,6 +163,12 @@ export const stackConfigSchema = z
     namespace: dnsLabel.optional(),
     /** Kubernetes: namespaces whose pods may connect to PostgreSQL (NetworkPolicy). */
     clientNamespaces: z.array(dnsLabel).default([]),
+    /**
+     * Kubernetes: where pgBackRest may connect on 443 (S3, STS). Empty: anywhere outside the pod
+     * network, since S3 has no fixed addresses; set it to narrow egress to the region's S3 prefix
+     * list and the VPC endpoints.
+     */
+    awsEgressCidrs: z.array(cidr).default([]),
     /** Kubernetes: how pods get S3 access: IAM role for the service account, or an access key Secret. */
     s3Access: z.enum(S3_ACCESS_MODES).default("irsa"),
     /** Kubernetes + IRSA: ARN of the cluster's IAM OIDC provider. */

@@ -107,6 +107,7 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
       publishPort: config.publishPort,
       namespace,
       clientNamespaces: config.clientNamespaces,
+      awsEgressCidrs: config.awsEgressCidrs,
     },
     tuning: { parameters: tuning.parameters, memoryBudget: tuning.memoryBudget },
     archive,

@@ -135,6 +135,8 @@ export interface NetworkSpec {
   /** Kubernetes namespace of the stack. */
   readonly namespace: string;
   readonly clientNamespaces: readonly string[];
+  /** Kubernetes: the only destinations of pgBackRest's 443 egress (S3, STS); empty = outside the pod network. */
+  readonly awsEgressCidrs: readonly string[];
 }
 
 export type ParameterSource = "computed" | "override" | "fixed";
