@@ -134,7 +134,11 @@ export function memberStatefulSet(
     resources: postgresResources,
     startupProbe: { ...healthcheck, failureThreshold: STARTUP_FAILURE_THRESHOLD },
     readinessProbe: { ...healthcheck, failureThreshold: READINESS_FAILURE_THRESHOLD },
-    livenessProbe: { ...healthcheck, failureThreshold: LIVENESS_FAILURE_THRESHOLD },
+    livenessProbe: {
+      ...healthcheck,
+      exec: { command: livenessCommand(commands.healthcheck) },
+      failureThreshold: LIVENESS_FAILURE_THRESHOLD,
+    },
     lifecycle: {
       preStop: {
         exec: { command: [...spec.commands.fastShutdown] },
@@ -247,4 +251,14 @@ function memberAffinity(spec: ClusterSpec): k8s.types.input.core.v1.Affinity {
       ],
     },
   };
+}
+
+/**
+ * Liveness asks only whether the postmaster answers. The healthcheck (pg_isready) exits 1 while
+ * the server answers but rejects connections: starting, in crash recovery, shutting down. That
+ * makes a member unready, but a restart then would begin the recovery again from its start, so
+ * only "no response" (2) or "no attempt" (3) fails liveness.
+ */
+export function livenessCommand(healthcheck: readonly string[]): string[] {
+  return ["sh", "-c", '"$@"; [ "$?" -le 1 ]', "liveness", ...healthcheck];
 }

@@ -132,9 +132,17 @@ describe("member StatefulSets", () => {
 
   it("probe with spec.commands.healthcheck; the startup budget covers 30 minutes of crash recovery", () => {
     const postgres = containerOf(primary, "postgres");
-    for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+    for (const probe of ["startupProbe", "readinessProbe"]) {
       expect(postgres[probe].exec.command, probe).toEqual(stack.spec.commands.healthcheck);
     }
+    // Liveness runs the same check but accepts "answering, rejecting connections" (recovery).
+    expect(postgres.livenessProbe.exec.command).toEqual([
+      "sh",
+      "-c",
+      '"$@"; [ "$?" -le 1 ]',
+      "liveness",
+      ...stack.spec.commands.healthcheck,
+    ]);
     expect(
       postgres.startupProbe.failureThreshold * postgres.startupProbe.periodSeconds,
     ).toBeGreaterThanOrEqual(1800);
