@@ -130,7 +130,7 @@ export function fixtureModel(changes: Partial<ClusterModel> = {}): ClusterModel 
       clusterCidr: "samenet",
       namespace: "pgstack-dev",
       clientNamespaces: [],
-    awsEgressCidrs: [],
+      awsEgressCidrs: [],
     },
     tuning: {
       parameters,
