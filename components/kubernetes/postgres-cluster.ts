@@ -7,7 +7,7 @@ import { RUNNER_CLIENT_CN } from "../render/pgbackrest-conf";
 import type { S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { backupCronJobs } from "./backup-cronjob";
-import { renderedFilesConfigMap } from "./config-maps";
+import { renderedFilesConfigMap, settingsConfigMap } from "./config-maps";
 import { objectNames, serviceHost } from "./names";
 import { stackNamespace } from "./namespace";
 import { stackNetworkPolicies } from "./network-policy";
@@ -109,6 +109,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
         ? webIdentity(access.roleArn)
         : undefined;
     const files = renderedFilesConfigMap(spec, namespace, child);
+    const settings = settingsConfigMap(spec, namespace, child);
     const stackSecretObjects = stackSecrets(spec, namespace, secrets, s3Keys, child);
     const certificates = stackCertificates(spec, namespace, RUNNER_CLIENT_CN, child);
     const services = stackServices(spec, namespace, child);
@@ -125,6 +126,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
           headlessServiceName: (services.headless.get(memberSpec.name) as k8s.core.v1.Service).metadata.name,
           sources: {
             files: files.metadata.name,
+            settings: settings.metadata.name,
             passwords: stackSecretObjects.passwords.metadata.name,
             pgbackrest: stackSecretObjects.pgbackrest.metadata.name,
             tls: (certificates.memberSecrets.get(memberSpec.name) as k8s.core.v1.Secret).metadata.name,
@@ -146,6 +148,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
       serviceAccountName: accounts.backup.metadata.name,
       sources: {
         files: files.metadata.name,
+        settings: settings.metadata.name,
         passwords: stackSecretObjects.passwords.metadata.name,
         pgbackrest: stackSecretObjects.pgbackrest.metadata.name,
         tls: certificates.runnerSecret.metadata.name,

@@ -1,8 +1,11 @@
+import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { INIT_COMMAND, memberStartArguments, replicaBootstrapCommand } from "../render/commands";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
+import { restartLevelSettings } from "../spec/restart-parameters";
 import { formatQuantity } from "../spec/units";
+import { SETTINGS_FILES } from "./config-maps";
 import { guaranteed } from "./container-resources";
 import { fileMounts } from "./file-mounts";
 import { componentSelector, memberPodLabels, memberSelector, recommendedLabels } from "./labels";
@@ -10,6 +13,7 @@ import { objectNames } from "./names";
 import { type FileSources, podFiles } from "./pod-files";
 import { containerSecurityContext, podSecurityContext } from "./pod-security";
 import { PGBACKREST_PORT_NAME, POSTGRES_PORT_NAME } from "./services";
+import { reloaderContainer } from "./settings-reloader";
 import type { WebIdentity } from "./web-identity";
 
 type Container = k8s.types.input.core.v1.Container;
@@ -55,6 +59,11 @@ export interface MemberDependencies {
 
 /** Pod template annotation holding the member's certificate hash. */
 export const CERTIFICATE_HASH_ANNOTATION = "pgstack.io/tls-certificate-sha256";
+/**
+ * Pod template annotation holding the hash of the restart-level settings: only their change
+ * restarts PostgreSQL; every other change of postgresql.conf or pg_hba.conf is reloaded in place.
+ */
+export const RESTART_SETTINGS_ANNOTATION = "pgstack.io/restart-settings-sha256";
 
 /**
  * One member as a StatefulSet of one pod. Its volume outlives the StatefulSet (retention
@@ -162,7 +171,20 @@ export function memberStatefulSet(
   });
   if (deps.webIdentity) volumes.push(deps.webIdentity.volume);
 
-  const containers: Container[] = [postgres];
+  const settingsFiles = files.config.filter((file) =>
+    (SETTINGS_FILES as readonly string[]).includes(file.key),
+  );
+  const containers: Container[] = [
+    postgres,
+    container(
+      "settings-reloader",
+      reloaderContainer(
+        spec,
+        [socket, tmp, ...mountsFor("reloader", settingsFiles)],
+        guaranteed(resources.settingsReloader),
+      ),
+    ),
+  ];
   if (member.role === "primary") {
     const tlsPort = { tcpSocket: { port: PGBACKREST_PORT_NAME }, periodSeconds: PROBE_PERIOD_SECONDS };
     containers.push(
@@ -199,7 +221,12 @@ export function memberStatefulSet(
           metadata: {
             labels: memberPodLabels(spec, member),
             // PostgreSQL and the pgBackRest TLS server load their certificate at start only.
-            annotations: { [CERTIFICATE_HASH_ANNOTATION]: deps.certificateHash },
+            annotations: {
+              [CERTIFICATE_HASH_ANNOTATION]: deps.certificateHash,
+              [RESTART_SETTINGS_ANNOTATION]: createHash("sha256")
+                .update(restartLevelSettings(spec))
+                .digest("hex"),
+            },
           },
           spec: {
             serviceAccountName: deps.serviceAccountName,

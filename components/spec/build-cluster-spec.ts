@@ -6,7 +6,7 @@ import type { ArchiveSpec, ClusterSpec, Layout, MemberSpec } from "./cluster-spe
 import { defaultImage } from "./image";
 import { defaultLayout, STACK_CA_FILE } from "./layout";
 import { defaultMaxConnections, tune } from "./tuning";
-import { GiB, parseQuantity } from "./units";
+import { GiB, MiB, parseQuantity } from "./units";
 
 /**
  * Memory of the pgBackRest TLS server container. pgBackRest needs far less (the main process holds
@@ -95,6 +95,8 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
       shmBytes: tuning.shmBytes,
       pgbackrestServer: { cpus: processMax(config.cpus), memoryBytes: PGBACKREST_SERVER_MEMORY_BYTES },
       runner: { cpus: 1, memoryBytes: RUNNER_MEMORY_BYTES },
+      // A sleeping shell, and psql for a moment when the settings change.
+      settingsReloader: { cpus: 0.05, memoryBytes: 32 * MiB },
     },
     members,
     layout,

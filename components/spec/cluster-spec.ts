@@ -58,9 +58,11 @@ export interface ResourceSpec {
   readonly pgbackrestServer: ContainerResources;
   /** The backup runner (repository host): it only coordinates; the primary's side does the work. */
   readonly runner: ContainerResources;
+  /** The settings reloader beside each member's PostgreSQL (Kubernetes): a shell loop and psql. */
+  readonly settingsReloader: ContainerResources;
 }
 
-/** Whole CPUs and memory of a container; the platforms request exactly what they limit. */
+/** CPUs (fractions allowed) and memory of a container; the platforms request exactly what they limit. */
 export interface ContainerResources {
   readonly cpus: number;
   readonly memoryBytes: number;

@@ -8,11 +8,26 @@ beforeAll(async () => {
 });
 
 describe("rendered files", () => {
-  it("the ConfigMap holds spec.files byte for byte, is immutable, and is named by its content", () => {
-    const [configMap] = stack.ofType("kubernetes:core/v1:ConfigMap").map((c) => unwrap(c.inputs) as Json);
-    expect(configMap.data).toEqual(stack.spec.files);
-    expect(configMap.immutable).toBe(true);
-    expect(configMap.metadata.name).toMatch(/^pgstack-prod-files-[0-9a-f]{10}$/);
+  const configMaps = () =>
+    Object.fromEntries(
+      stack.ofType("kubernetes:core/v1:ConfigMap").map((c) => [c.name, unwrap(c.inputs) as Json]),
+    );
+  it("the scripts' ConfigMap holds spec.files but the settings, is immutable, and is named by its content", () => {
+    const scripts = configMaps()["pgstack-prod-files"];
+    const { "postgresql.conf": _conf, "pg_hba.conf": _hba, ...rest } = stack.spec.files;
+    expect(scripts.data).toEqual(rest);
+    expect(scripts.immutable).toBe(true);
+    expect(scripts.metadata.name).toMatch(/^pgstack-prod-files-[0-9a-f]{10}$/);
+  });
+
+  it("the settings ConfigMap holds postgresql.conf and pg_hba.conf byte for byte, under a fixed name, updated in place", () => {
+    const settings = configMaps()["pgstack-prod-settings"];
+    expect(settings.data).toEqual({
+      "postgresql.conf": stack.spec.files["postgresql.conf"],
+      "pg_hba.conf": stack.spec.files["pg_hba.conf"],
+    });
+    expect(settings.metadata.name).toBe("pgstack-prod-settings");
+    expect(settings.immutable).toBeUndefined();
   });
 });
 
@@ -82,9 +97,9 @@ describe("TLS", () => {
       const statefulSet = unwrap(
         stack.named("kubernetes:apps/v1:StatefulSet", `pgstack-prod-${member}`).inputs,
       ) as Json;
-      expect(statefulSet.spec.template.metadata.annotations).toEqual({
-        "pgstack.io/tls-certificate-sha256": expected,
-      });
+      expect(statefulSet.spec.template.metadata.annotations["pgstack.io/tls-certificate-sha256"]).toBe(
+        expected,
+      );
       hashes.add(expected);
     }
     expect(hashes.size).toBe(2);

@@ -119,6 +119,7 @@ export function fixtureModel(changes: Partial<ClusterModel> = {}): ClusterModel 
       shmBytes: 256 * 1024 ** 2,
       pgbackrestServer: { cpus: 1, memoryBytes: 1024 ** 3 },
       runner: { cpus: 1, memoryBytes: 1024 ** 3 },
+      settingsReloader: { cpus: 0.05, memoryBytes: 32 * 1024 ** 2 },
     },
     members: [
       { name: "primary", role: "primary" },
