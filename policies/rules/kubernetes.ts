@@ -20,7 +20,7 @@ const workload = (type: string, name: string, props: Json) =>
 export const k8sRequestsAndLimits = resourcePolicy<Json>({
   name: "k8s-requests-and-limits",
   description:
-    "Every container requests CPU and memory and has a memory limit, so the scheduler places it where it fits and the kernel never kills PostgreSQL for a neighbour. (A CPU limit is not required: CFS throttling hurts latency more than it protects.)",
+    "Every container requests CPU and memory and has a memory limit, so the scheduler places it where it fits and the kernel never kills PostgreSQL for a neighbour. (Limits equal to the requests, CPU included, are k8s-guaranteed-qos.)",
   severity: "high",
   remediationSteps:
     "Set resources.requests.cpu, resources.requests.memory and resources.limits.memory on every container.",
