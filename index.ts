@@ -48,5 +48,8 @@ export const platform =
         kmsKeyArn: cluster.kmsKeyArn,
         archiveRoleArn: cluster.archiveRoleArn,
         secretNames: cluster.secretNames,
+        // For clients' sslmode=verify-full (also in the namespace's ConfigMap, key ca.crt).
+        caCertificate: cluster.caCertificate,
+        caConfigMap: cluster.caConfigMap,
       }
     : { volumes: cluster.volumes };

@@ -121,6 +121,10 @@ export class ArchiveBucket extends pulumi.ComponentResource {
             status: "Enabled",
             filter: {},
             noncurrentVersionExpiration: { noncurrentDays: NONCURRENT_VERSION_DAYS },
+            // Once its older versions have expired, a deleted object leaves a delete marker with
+            // nothing behind it; pgBackRest's expire leaves one per WAL segment it removes, and
+            // every listing would page through them forever.
+            expiration: { expiredObjectDeleteMarker: true },
           },
           {
             id: "abort-incomplete-multipart-uploads",

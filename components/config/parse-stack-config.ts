@@ -9,7 +9,8 @@ export const NAMESPACE = "pgstack";
 const EXAMPLES: Record<string, string> = {
   platform: "docker",
   postgresVersion: "16",
-  image: "pgstack/postgres:16.15-pgbackrest2.59.2",
+  image:
+    "123456789012.dkr.ecr.eu-west-1.amazonaws.com/pgstack-prod/postgres@sha256:<digest printed by docker push>",
   memoryLimit: "8Gi",
   memoryRequest: "8Gi",
   cpus: "4",
@@ -39,6 +40,7 @@ const EXAMPLES: Record<string, string> = {
   publishPort: "15432",
   namespace: "pgstack-prod",
   clientNamespaces: "app",
+  awsEgressCidrs: "52.218.0.0/17",
   s3Access: "irsa",
   oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC",
   oidcProviderUrl: "oidc.eks.eu-west-1.amazonaws.com/id/ABC",

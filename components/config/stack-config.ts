@@ -142,6 +142,9 @@ const parameterAssignment = z
 /** AWS regions are <area>-<direction>-<digit>, e.g. eu-west-1, us-gov-east-1. */
 export const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
+/** An image reference pinned by digest: `<repository>[:tag]@sha256:<64 hex>`. */
+const DIGEST_REFERENCE = /^[a-z0-9][a-z0-9.:/_-]*(:[\w][\w.-]{0,127})?@sha256:[0-9a-f]{64}$/;
+
 export const stackConfigSchema = z
   .strictObject({
     /** Where the cluster runs: local Docker (dev) or Kubernetes (prod). */
@@ -156,7 +159,11 @@ export const stackConfigSchema = z
         },
       )
       .describe(`the PostgreSQL major version, one of ${POSTGRES_VERSIONS.join(", ")}`),
-    /** Container image; pinned by tag or digest. Defaults to the image built from image/Dockerfile. */
+    /**
+     * Container image. Docker: pinned by tag or digest, default the image built from
+     * image/Dockerfile. Kubernetes: required, by digest (the deploy workflow pushes the image to
+     * the stack's ECR repository and passes its digest).
+     */
     image: text("an image reference such as registry/name:tag or name@sha256:<digest>")
       .refine(isPinnedImage, {
         error:
@@ -257,6 +264,12 @@ export const stackConfigSchema = z
     namespace: dnsLabel.optional(),
     /** Kubernetes: namespaces whose pods may connect to PostgreSQL (NetworkPolicy). */
     clientNamespaces: list(dnsLabel, "app").default([]),
+    /**
+     * Kubernetes: where pgBackRest may connect on 443 (S3, STS). Empty: anywhere outside the pod
+     * network, since S3 has no fixed addresses; set it to narrow egress to the region's S3 prefix
+     * list and the VPC endpoints.
+     */
+    awsEgressCidrs: list(cidr, "52.218.0.0/17").default([]),
     /** Kubernetes: how pods get S3 access: IAM role for the service account, or an access key Secret. */
     s3Access: oneOf(S3_ACCESS_MODES).default("irsa"),
     /** Kubernetes + IRSA: ARN of the cluster's IAM OIDC provider. */
@@ -358,6 +371,26 @@ export const stackConfigSchema = z
         "Kubernetes needs the pod network CIDR: replication and backup connections come from pods",
         "pulumi config set pgstack:clusterCidr <the cluster's pod CIDR, e.g. 10.0.0.0/16>",
       );
+    }
+    if (config.platform === "kubernetes" && !DIGEST_REFERENCE.test(config.image ?? "")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["image"],
+        input: config.image,
+        message:
+          config.image === undefined
+            ? "is required on Kubernetes: nodes pull the image built from image/Dockerfile from your registry, by digest (unset, they would pull pgstack/postgres from Docker Hub: someone else's image, or nothing). The deploy workflow builds it, pushes it to the stack's ECR repository and sets this"
+            : "must be pinned by digest on Kubernetes (<registry>/<repository>@sha256:<64 hex digits>): a tag can be moved to another image, and the nodes would run it with the database's secrets",
+      });
+    }
+    if (store === "aws" && config.archiveBucket.includes(".")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["archiveBucket"],
+        input: config.archiveBucket,
+        message:
+          "contains a dot: pgBackRest addresses AWS buckets by virtual host (<bucket>.s3.<region>.amazonaws.com), whose certificate (*.s3.<region>.amazonaws.com) does not cover a dotted name, so every request fails TLS verification; use dashes",
+      });
     }
     if (config.publishPort !== undefined && config.platform !== "docker") {
       refuse(

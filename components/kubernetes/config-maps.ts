@@ -4,41 +4,65 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../spec/cluster-spec";
 import { recommendedLabels } from "./labels";
 
+/** The files PostgreSQL re-reads on a reload: they live in the settings ConfigMap. */
+export const SETTINGS_FILES = ["postgresql.conf", "pg_hba.conf"] as const;
+type SettingsFile = (typeof SETTINGS_FILES)[number];
+const isSettingsFile = (name: string): name is SettingsFile =>
+  (SETTINGS_FILES as readonly string[]).includes(name);
+
 /**
- * spec.files as one immutable ConfigMap, byte for byte. Its name carries a hash of the
- * contents: a changed file is a new ConfigMap, and the pods referencing it roll in the same
- * update (visible in the preview), instead of PostgreSQL silently running a config that
- * differs from the file on disk.
+ * spec.files except the settings, as one immutable ConfigMap, byte for byte. Its name carries a
+ * hash of the contents: a changed script is a new ConfigMap, and the pods referencing it roll in
+ * the same update (visible in the preview).
  */
 export function renderedFilesConfigMap(
   spec: ClusterSpec,
   namespace: pulumi.Input<string>,
   opts: pulumi.CustomResourceOptions,
 ): k8s.core.v1.ConfigMap {
+  const scripts = Object.fromEntries(Object.entries(spec.files).filter(([name]) => !isSettingsFile(name)));
   return new k8s.core.v1.ConfigMap(
     `${spec.name}-files`,
     {
       metadata: {
-        name: `${spec.name}-files-${contentHash(spec.files)}`,
+        name: `${spec.name}-files-${contentHash(scripts)}`,
         namespace,
         labels: recommendedLabels(spec),
       },
       immutable: true,
-      data: { ...spec.files },
+      data: scripts,
     },
     // Replace by creating the new ConfigMap first: running pods keep the old one until they roll.
     { ...opts, deleteBeforeReplace: false },
   );
 }
 
-function contentHash(files: ClusterSpec["files"]): string {
+/**
+ * postgresql.conf and pg_hba.conf in a ConfigMap of a fixed name, updated in place: the kubelet
+ * rewrites the mounted files (within about a minute) and each member's reloader sidecar has
+ * PostgreSQL reload them. A setting that needs a restart changes the members' pod template
+ * instead (restartLevelSettings), so only such a change restarts anything.
+ */
+export function settingsConfigMap(
+  spec: ClusterSpec,
+  namespace: pulumi.Input<string>,
+  opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.ConfigMap {
+  const name = `${spec.name}-settings`;
+  return new k8s.core.v1.ConfigMap(
+    name,
+    {
+      metadata: { name, namespace, labels: recommendedLabels(spec) },
+      data: Object.fromEntries(SETTINGS_FILES.map((file) => [file, spec.files[file]])),
+    },
+    opts,
+  );
+}
+
+function contentHash(files: Readonly<Record<string, string>>): string {
   const hash = createHash("sha256");
   for (const name of Object.keys(files).sort()) {
-    hash
-      .update(name)
-      .update("\0")
-      .update(files[name as keyof typeof files])
-      .update("\0");
+    hash.update(name).update("\0").update(files[name]).update("\0");
   }
   return hash.digest("hex").slice(0, 10);
 }

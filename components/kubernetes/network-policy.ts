@@ -22,7 +22,8 @@ const DNS_PEER: Peer = {
  * - the pgBackRest TLS server on the primary accepts only the backup runner;
  * - members may reach each other's PostgreSQL, DNS and S3; the runner only the primary's TLS
  *   server, DNS and S3.
- * S3 has no fixed addresses, so "S3" is its port anywhere outside the pod network.
+ * "S3" (and STS, for IRSA) is its port anywhere outside the pod network, or exactly the CIDRs of
+ * spec.network.awsEgressCidrs where the operator names them.
  */
 export function stackNetworkPolicies(
   spec: ClusterSpec,
@@ -44,8 +45,15 @@ export function stackNetworkPolicies(
     ],
   };
   const anyAddress = spec.network.clusterCidr.includes(":") ? "::/0" : "0.0.0.0/0";
+  // S3 and STS have no addresses of their own unless named: the region's S3 prefix list and the
+  // VPC endpoints (whose addresses may sit inside the pod network with the VPC CNI, so a named
+  // CIDR is never cut by the pod network's exception).
+  const aws = spec.network.awsEgressCidrs;
   const s3: Rule = {
-    to: [{ ipBlock: { cidr: anyAddress, except: [spec.network.clusterCidr] } }],
+    to:
+      aws.length > 0
+        ? aws.map((cidr) => ({ ipBlock: { cidr } }))
+        : [{ ipBlock: { cidr: anyAddress, except: [spec.network.clusterCidr] } }],
     ports: [{ protocol: "TCP", port: spec.layout.s3Port }],
   };
 

@@ -7,7 +7,8 @@ import { recommendedLabels, roleSelector } from "./labels";
  * Voluntary disruptions (node drains, cluster upgrades). pgstack has no automatic failover, so
  * evicting the primary is an outage: its budget allows none, and a drain of its node waits
  * until an operator moves it deliberately (a planned restart, or a switchover). Replicas may
- * be evicted one at a time: clients of the read-only Service lose one endpoint, not all.
+ * be evicted one at a time: clients of the read-only Service lose one endpoint, not all. A
+ * budget protects ready pods only (unhealthyPodEvictionPolicy, Kubernetes 1.27+).
  */
 export function stackDisruptionBudgets(
   spec: ClusterSpec,
@@ -19,7 +20,13 @@ export function stackDisruptionBudgets(
       `${spec.name}-${role}`,
       {
         metadata: { name: `${spec.name}-${role}`, namespace, labels: recommendedLabels(spec, "database") },
-        spec: { maxUnavailable, selector: { matchLabels: roleSelector(spec, role) } },
+        spec: {
+          maxUnavailable,
+          selector: { matchLabels: roleSelector(spec, role) },
+          // A pod that is not ready serves nobody: a drain may evict it (a crash-looping primary
+          // would otherwise block every node drain and cluster upgrade until someone intervenes).
+          unhealthyPodEvictionPolicy: "AlwaysAllow",
+        },
       },
       opts,
     );

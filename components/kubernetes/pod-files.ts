@@ -2,6 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { PGBACKREST_SECRET_INCLUDE_FILE, PGBACKREST_TLS_FILES } from "../render/pgbackrest-conf";
 import { SECRET_FILES } from "../render/secret-files";
 import type { ClusterSpec, RenderedFiles } from "../spec/cluster-spec";
+import { SETTINGS_FILES } from "./config-maps";
 import type { MountedFile } from "./file-mounts";
 
 /** Private keys: 0600 before fsGroup (0640 root:postgres after), which PostgreSQL and pgBackRest accept. */
@@ -9,7 +10,10 @@ const KEY_MODE = 0o600;
 
 /** Names of the ConfigMap and Secrets the pods read their files from. */
 export interface FileSources {
+  /** The rendered scripts (immutable ConfigMap named by its content). */
   readonly files: pulumi.Input<string>;
+  /** postgresql.conf and pg_hba.conf (a ConfigMap updated in place; a change is reloaded). */
+  readonly settings: pulumi.Input<string>;
   readonly passwords: pulumi.Input<string>;
   readonly pgbackrest: pulumi.Input<string>;
   /** kubernetes.io/tls Secret: tls.crt, tls.key, ca.crt. */
@@ -24,7 +28,9 @@ export function podFiles(spec: ClusterSpec, sources: FileSources) {
   const { layout } = spec;
   const rendered = (name: keyof RenderedFiles, path: string): MountedFile => ({
     path,
-    source: { configMap: sources.files },
+    source: {
+      configMap: (SETTINGS_FILES as readonly string[]).includes(name) ? sources.settings : sources.files,
+    },
     key: name,
   });
   const tls = (key: "tls.crt" | "tls.key" | "ca.crt", path: string): MountedFile => ({

@@ -7,7 +7,7 @@ import { RUNNER_CLIENT_CN } from "../render/pgbackrest-conf";
 import type { S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { backupCronJobs } from "./backup-cronjob";
-import { renderedFilesConfigMap } from "./config-maps";
+import { renderedFilesConfigMap, settingsConfigMap } from "./config-maps";
 import { objectNames, serviceHost } from "./names";
 import { stackNamespace } from "./namespace";
 import { stackNetworkPolicies } from "./network-policy";
@@ -50,6 +50,10 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
   /** web-id: the IAM role the service accounts assume. */
   readonly archiveRoleArn: pulumi.Output<string | undefined>;
   readonly secretNames: pulumi.Output<KubernetesSecretNames>;
+  /** The stack CA (PEM) that signs the members' certificates: what clients verify them with. */
+  readonly caCertificate: pulumi.Output<string>;
+  /** ConfigMap in the stack's namespace holding the same CA as `ca.crt`. */
+  readonly caConfigMap: pulumi.Output<string>;
 
   constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgstack:kubernetes:PostgresCluster", name, {}, opts);
@@ -105,6 +109,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
         ? webIdentity(access.roleArn)
         : undefined;
     const files = renderedFilesConfigMap(spec, namespace, child);
+    const settings = settingsConfigMap(spec, namespace, child);
     const stackSecretObjects = stackSecrets(spec, namespace, secrets, s3Keys, child);
     const certificates = stackCertificates(spec, namespace, RUNNER_CLIENT_CN, child);
     const services = stackServices(spec, namespace, child);
@@ -121,11 +126,13 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
           headlessServiceName: (services.headless.get(memberSpec.name) as k8s.core.v1.Service).metadata.name,
           sources: {
             files: files.metadata.name,
+            settings: settings.metadata.name,
             passwords: stackSecretObjects.passwords.metadata.name,
             pgbackrest: stackSecretObjects.pgbackrest.metadata.name,
             tls: (certificates.memberSecrets.get(memberSpec.name) as k8s.core.v1.Secret).metadata.name,
           },
           webIdentity: identity,
+          certificateHash: certificates.memberCertificateHashes.get(memberSpec.name) as pulumi.Output<string>,
         },
         // With spec.protect, `pulumi destroy` refuses, and a replacement (a changed volume
         // template) stops for a person to decide instead of recreating the member.
@@ -141,6 +148,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
       serviceAccountName: accounts.backup.metadata.name,
       sources: {
         files: files.metadata.name,
+        settings: settings.metadata.name,
         passwords: stackSecretObjects.passwords.metadata.name,
         pgbackrest: stackSecretObjects.pgbackrest.metadata.name,
         tls: certificates.runnerSecret.metadata.name,
@@ -172,7 +180,11 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
       memberTls: Object.fromEntries(spec.members.map((m) => [m.name, names.memberTls(m)])),
       backupTls: names.backupTls,
     });
+    this.caCertificate = certificates.caCertPem;
+    this.caConfigMap = certificates.caConfigMap.metadata.name;
     this.registerOutputs({
+      caCertificate: this.caCertificate,
+      caConfigMap: this.caConfigMap,
       spec: this.spec,
       connection: this.connection,
       appPassword: this.appPassword,

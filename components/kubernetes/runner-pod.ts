@@ -2,17 +2,12 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { INIT_COMMAND } from "../render/commands";
 import type { ClusterSpec } from "../spec/cluster-spec";
+import { guaranteed } from "./container-resources";
 import { fileMounts } from "./file-mounts";
 import { componentSelector, recommendedLabels } from "./labels";
 import { type FileSources, podFiles } from "./pod-files";
 import { containerSecurityContext, podSecurityContext } from "./pod-security";
 import type { WebIdentity } from "./web-identity";
-
-/** The runner holds no data: pgBackRest compresses on the primary and streams to S3. */
-const RUNNER_RESOURCES = {
-  requests: { cpu: "250m", memory: "256Mi" },
-  limits: { cpu: "1", memory: "1Gi" },
-};
 
 export interface RunnerDependencies {
   readonly namespace: pulumi.Input<string>;
@@ -55,7 +50,7 @@ export function runnerPodTemplate(
     imagePullPolicy: "IfNotPresent",
     // tini as PID 1: pgBackRest forks its own processes (process-max); an init reaps what they leave.
     command: [...INIT_COMMAND, ...step.command],
-    resources: RUNNER_RESOURCES,
+    resources: guaranteed(spec.resources.runner),
     securityContext: containerSecurityContext,
     ...(deps.webIdentity ? { env: deps.webIdentity.env } : {}),
     volumeMounts,

@@ -59,7 +59,9 @@ export function stackServices(
   for (const member of spec.members) {
     const selector = memberSelector(spec, member);
     headless.set(member.name, service(names.headless(member), selector, [postgresPort], true));
-    members.set(member.name, service(names.member(member), selector, [postgresPort, pgbackrestPort]));
+    // Only the primary runs the pgBackRest TLS server: a replica's Service names no port its pods lack.
+    const ports = member.role === "primary" ? [postgresPort, pgbackrestPort] : [postgresPort];
+    members.set(member.name, service(names.member(member), selector, ports));
   }
   const hasReplicas = spec.members.some((member: MemberSpec) => member.role === "replica");
   return {

@@ -23,7 +23,14 @@ export function stanzaJob(
   return new k8s.batch.v1.Job(
     name,
     {
-      metadata: { name, namespace: deps.namespace, labels: recommendedLabels(spec, "backup") },
+      metadata: {
+        name,
+        namespace: deps.namespace,
+        labels: recommendedLabels(spec, "backup"),
+        // A Job that failed (S3 unreachable, a wrong role) stays failed: without this every later
+        // `up` waits on it again and fails. With it, the next `up` replaces it and runs the check anew.
+        annotations: { "pulumi.com/replaceUnready": "true" },
+      },
       spec: {
         backoffLimit: 3,
         activeDeadlineSeconds: STANZA_JOB_DEADLINE_SECONDS,

@@ -1,15 +1,19 @@
+import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { INIT_COMMAND, memberStartArguments, replicaBootstrapCommand } from "../render/commands";
-import { processMax } from "../render/pgbackrest-conf";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
+import { restartLevelSettings } from "../spec/restart-parameters";
 import { formatQuantity } from "../spec/units";
+import { SETTINGS_FILES } from "./config-maps";
+import { guaranteed } from "./container-resources";
 import { fileMounts } from "./file-mounts";
 import { componentSelector, memberPodLabels, memberSelector, recommendedLabels } from "./labels";
 import { objectNames } from "./names";
 import { type FileSources, podFiles } from "./pod-files";
 import { containerSecurityContext, podSecurityContext } from "./pod-security";
 import { PGBACKREST_PORT_NAME, POSTGRES_PORT_NAME } from "./services";
+import { reloaderContainer } from "./settings-reloader";
 import type { WebIdentity } from "./web-identity";
 
 type Container = k8s.types.input.core.v1.Container;
@@ -42,12 +46,6 @@ export const READY_TIMEOUT_MINUTES = (PROBE_PERIOD_SECONDS * STARTUP_FAILURE_THR
  */
 export const TERMINATION_GRACE_SECONDS = 300;
 
-/**
- * The pgBackRest TLS server sidecar. Backups read and compress the data files here (process-max
- * processes, as the rendered config says), so its CPU limit follows that setting.
- */
-const PGBACKREST_SERVER_MEMORY = { request: "256Mi", limit: "1Gi" };
-
 export interface MemberDependencies {
   readonly namespace: pulumi.Input<string>;
   readonly serviceAccountName: pulumi.Input<string>;
@@ -55,7 +53,17 @@ export interface MemberDependencies {
   readonly sources: FileSources;
   /** IRSA: how PostgreSQL's archive_command/restore_command reach S3 (web-id key type). */
   readonly webIdentity?: WebIdentity;
+  /** SHA-256 of the member's certificate and CA: a renewal changes it and rolls the pod. */
+  readonly certificateHash: pulumi.Input<string>;
 }
+
+/** Pod template annotation holding the member's certificate hash. */
+export const CERTIFICATE_HASH_ANNOTATION = "pgstack.io/tls-certificate-sha256";
+/**
+ * Pod template annotation holding the hash of the restart-level settings: only their change
+ * restarts PostgreSQL; every other change of postgresql.conf or pg_hba.conf is reloaded in place.
+ */
+export const RESTART_SETTINGS_ANNOTATION = "pgstack.io/restart-settings-sha256";
 
 /**
  * One member as a StatefulSet of one pod. Its volume outlives the StatefulSet (retention
@@ -135,7 +143,11 @@ export function memberStatefulSet(
     resources: postgresResources,
     startupProbe: { ...healthcheck, failureThreshold: STARTUP_FAILURE_THRESHOLD },
     readinessProbe: { ...healthcheck, failureThreshold: READINESS_FAILURE_THRESHOLD },
-    livenessProbe: { ...healthcheck, failureThreshold: LIVENESS_FAILURE_THRESHOLD },
+    livenessProbe: {
+      ...healthcheck,
+      exec: { command: livenessCommand(commands.healthcheck) },
+      failureThreshold: LIVENESS_FAILURE_THRESHOLD,
+    },
     lifecycle: {
       preStop: {
         exec: { command: [...spec.commands.fastShutdown] },
@@ -149,26 +161,37 @@ export function memberStatefulSet(
       ...mountsFor("postgres", [
         ...files.config,
         ...files.memberTls,
-        ...files.passwords,
         ...files.memberPgbackrest,
+        // The primary sets every role's password on each start; a replica's start only re-runs its
+        // bootstrap, which needs the replication password and nothing else.
+        ...(member.role === "primary" ? files.passwords : files.replicationPassword),
       ]),
       ...(deps.webIdentity ? [deps.webIdentity.mount] : []),
     ],
   });
   if (deps.webIdentity) volumes.push(deps.webIdentity.volume);
 
-  const containers: Container[] = [postgres];
+  const settingsFiles = files.config.filter((file) =>
+    (SETTINGS_FILES as readonly string[]).includes(file.key),
+  );
+  const containers: Container[] = [
+    postgres,
+    container(
+      "settings-reloader",
+      reloaderContainer(
+        spec,
+        [socket, tmp, ...mountsFor("reloader", settingsFiles)],
+        guaranteed(resources.settingsReloader),
+      ),
+    ),
+  ];
   if (member.role === "primary") {
     const tlsPort = { tcpSocket: { port: PGBACKREST_PORT_NAME }, periodSeconds: PROBE_PERIOD_SECONDS };
-    const cpuLimit = String(processMax(resources.cpus));
     containers.push(
       container("pgbackrest-server", {
         command: [...INIT_COMMAND, ...commands.pgbackrestServer],
         ports: [{ name: PGBACKREST_PORT_NAME, containerPort: layout.pgbackrestServerPort, protocol: "TCP" }],
-        resources: {
-          requests: { cpu: "100m", memory: PGBACKREST_SERVER_MEMORY.request },
-          limits: { cpu: cpuLimit, memory: PGBACKREST_SERVER_MEMORY.limit },
-        },
+        resources: guaranteed(resources.pgbackrestServer),
         startupProbe: { ...tlsPort, failureThreshold: STARTUP_FAILURE_THRESHOLD },
         readinessProbe: { ...tlsPort, failureThreshold: READINESS_FAILURE_THRESHOLD },
         livenessProbe: { ...tlsPort, failureThreshold: LIVENESS_FAILURE_THRESHOLD },
@@ -195,7 +218,16 @@ export function memberStatefulSet(
         persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
         updateStrategy: { type: "RollingUpdate" },
         template: {
-          metadata: { labels: memberPodLabels(spec, member) },
+          metadata: {
+            labels: memberPodLabels(spec, member),
+            // PostgreSQL and the pgBackRest TLS server load their certificate at start only.
+            annotations: {
+              [CERTIFICATE_HASH_ANNOTATION]: deps.certificateHash,
+              [RESTART_SETTINGS_ANNOTATION]: createHash("sha256")
+                .update(restartLevelSettings(spec))
+                .digest("hex"),
+            },
+          },
           spec: {
             serviceAccountName: deps.serviceAccountName,
             automountServiceAccountToken: false,
@@ -246,4 +278,14 @@ function memberAffinity(spec: ClusterSpec): k8s.types.input.core.v1.Affinity {
       ],
     },
   };
+}
+
+/**
+ * Liveness asks only whether the postmaster answers. The healthcheck (pg_isready) exits 1 while
+ * the server answers but rejects connections: starting, in crash recovery, shutting down. That
+ * makes a member unready, but a restart then would begin the recovery again from its start, so
+ * only "no response" (2) or "no attempt" (3) fails liveness.
+ */
+export function livenessCommand(healthcheck: readonly string[]): string[] {
+  return ["sh", "-c", '"$@"; [ "$?" -le 1 ]', "liveness", ...healthcheck];
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
@@ -14,6 +15,14 @@ const LEAF_EARLY_RENEWAL_HOURS = 30 * 24;
 export interface StackCertificates {
   /** kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) of each member, by member name. */
   readonly memberSecrets: ReadonlyMap<string, k8s.core.v1.Secret>;
+  /**
+   * SHA-256 of each member's certificate and CA, by member name. PostgreSQL and the pgBackRest
+   * TLS server read their certificate at start only: the member's pod template carries this, so
+   * a renewed certificate rolls the pod instead of sitting unread in the Secret until it expires.
+   */
+  readonly memberCertificateHashes: ReadonlyMap<string, pulumi.Output<string>>;
+  /** ConfigMap `<name>-ca` (ca.crt): the CA clients verify the members with (sslmode=verify-full). */
+  readonly caConfigMap: k8s.core.v1.ConfigMap;
   /** kubernetes.io/tls Secret of the backup runner's client certificate. */
   readonly runnerSecret: k8s.core.v1.Secret;
   readonly caCertPem: pulumi.Output<string>;
@@ -70,7 +79,7 @@ export function stackCertificates(
       },
       opts,
     );
-    return new k8s.core.v1.Secret(
+    const secret = new k8s.core.v1.Secret(
       name,
       {
         metadata: {
@@ -87,22 +96,35 @@ export function stackCertificates(
       },
       opts,
     );
+    const hash = pulumi
+      .all([cert.certPem, ca.certPem])
+      .apply(([leafPem, caPem]) => createHash("sha256").update(leafPem).update(caPem).digest("hex"));
+    return { secret, hash };
   };
 
   const memberSecrets = new Map<string, k8s.core.v1.Secret>();
+  const memberCertificateHashes = new Map<string, pulumi.Output<string>>();
   for (const member of spec.members) {
-    memberSecrets.set(
-      member.name,
-      leaf(
-        names.memberTls(member),
-        spec.layout.hosts[member.name],
-        memberDnsNames(spec, member),
-        "server_auth",
-      ),
+    const issued = leaf(
+      names.memberTls(member),
+      spec.layout.hosts[member.name],
+      memberDnsNames(spec, member),
+      "server_auth",
     );
+    memberSecrets.set(member.name, issued.secret);
+    memberCertificateHashes.set(member.name, issued.hash);
   }
-  const runnerSecret = leaf(names.backupTls, runnerCommonName, [], "client_auth");
-  return { memberSecrets, runnerSecret, caCertPem: ca.certPem };
+  // The runner's pods are new for every run: they always mount the current certificate.
+  const runnerSecret = leaf(names.backupTls, runnerCommonName, [], "client_auth").secret;
+  const caConfigMap = new k8s.core.v1.ConfigMap(
+    `${spec.name}-ca`,
+    {
+      metadata: { name: `${spec.name}-ca`, namespace, labels: recommendedLabels(spec) },
+      data: { "ca.crt": ca.certPem },
+    },
+    opts,
+  );
+  return { memberSecrets, memberCertificateHashes, caConfigMap, runnerSecret, caCertPem: ca.certPem };
 }
 
 /**

@@ -68,7 +68,19 @@ export function renderCommands(model: ClusterModel): RenderedCommands {
     postgres: ["postgres", "-D", layout.dataDir, "-c", `config_file=${layout.configDir}/postgresql.conf`],
     integrityCheck: ["sh", script("check-data-dir.sh"), layout.dataDir, String(postgres.version)],
     // A smart shutdown (SIGTERM) waits for every client to leave and outlives any grace period.
-    fastShutdown: ["pg_ctl", "stop", "--pgdata", layout.dataDir, "--mode", "fast", "--wait"],
+    // pg_ctl gives up after 60 s by default, long before a large checkpoint ends; wait instead
+    // until 10 s before the pod's 300 s grace period runs out (Kubernetes' preStop hook).
+    fastShutdown: [
+      "pg_ctl",
+      "stop",
+      "--pgdata",
+      layout.dataDir,
+      "--mode",
+      "fast",
+      "--wait",
+      "--timeout",
+      "290",
+    ],
     replicaBootstrap: ["sh", script("bootstrap-replica.sh")],
     stanzaCreate: memberPgbackrest(model, "stanza-create"),
     check: memberPgbackrest(model, "check"),

@@ -1,4 +1,5 @@
 import type { ClusterModel } from "../spec/build-cluster-spec";
+import { PGBACKREST_VERSION } from "../spec/image";
 import { commentLines, generatedHeader } from "./generated-header";
 
 /**
@@ -142,8 +143,8 @@ export function renderPgbackrestConf(model: ClusterModel): string {
       options: [
         {
           key: "tls-server-address",
-          value: layout.pgbackrestServerAddress ?? "0.0.0.0",
-          reason: `The backup runner connects from outside the member; only a client certificate of the stack's CA with CN ${RUNNER_CLIENT_CN} is admitted.`,
+          value: layout.pgbackrestServerAddress ?? anyAddress(model),
+          reason: `The backup runner connects from outside the member${anyAddress(model) === "::" ? " (:: also accepts IPv4 on Linux)" : ""}; only a client certificate of the stack's CA with CN ${RUNNER_CLIENT_CN} is admitted.`,
         },
         { key: "tls-server-port", value: layout.pgbackrestServerPort },
         {
@@ -284,6 +285,15 @@ function repositoryOptions(model: ClusterModel): Option[] {
         ? "Static keys: repo1-s3-key and repo1-s3-key-secret come from the secret include file."
         : "Web identity (IRSA): temporary credentials from the service account token; no static keys exist.",
   });
+  if (archive.keyType === "web-id" && pgbackrestHasStsHost()) {
+    options.push({
+      key: "repo1-s3-sts-host",
+      value: `sts.${archive.region}.amazonaws.com`,
+      reason:
+        "The bucket's regional STS endpoint, reachable through an STS VPC endpoint, instead of the global " +
+        "sts.amazonaws.com (pgBackRest's default), which a private cluster reaches only through a NAT gateway.",
+    });
+  }
   if (archive.encrypted) {
     options.push({
       key: "repo1-cipher-type",
@@ -328,6 +338,22 @@ export function processMax(cpus: number): number {
   return Math.min(PROCESS_MAX_CAP, Math.max(1, Math.floor(cpus / 2)));
 }
 
+/**
+ * All addresses of the pod network's family. pgBackRest binds the first address getaddrinfo gives
+ * for it: 0.0.0.0 is IPv4 only, so an IPv6 cluster's runner could never connect; "::" serves
+ * IPv6 and (Linux's default, bindv6only=0) IPv4 too, but fails where the kernel has no IPv6.
+ */
+function anyAddress(model: ClusterModel): string {
+  return model.network.clusterCidr.includes(":") ? "::" : "0.0.0.0";
+}
+
+/**
+ * Without `delta`, a differential backup copies files whose size or timestamp changed, and
+ * pgBackRest switches to comparing checksums by itself when it finds a reason to distrust
+ * timestamps (a file dated in the future, a timeline switch, a changed online mode, timestamps
+ * that went backwards between manifests). `delta=y` would read and checksum the whole volume on
+ * every differential backup.
+ */
 function backupSection(): Section {
   return {
     name: "global:backup",
@@ -336,11 +362,6 @@ function backupSection(): Section {
         key: "start-fast",
         value: "y",
         reason: "Checkpoint at once: a scheduled backup starts now, not at the next timed checkpoint.",
-      },
-      {
-        key: "delta",
-        value: "y",
-        reason: "Compare files by checksum, not timestamp: safe against clock or copy-preserved mtimes.",
       },
     ],
   };
@@ -397,3 +418,13 @@ const SECRET_DESCRIPTIONS: Record<PgbackrestSecretKey, string> = {
   "repo1-s3-key": "S3 access key id (secret archiveAccessKeyId)",
   "repo1-s3-key-secret": "S3 secret access key (secret archiveSecretAccessKey)",
 };
+
+/**
+ * repo-s3-sts-host exists from pgBackRest 2.59.0 (release notes: "Allow the S3 STS endpoint to be
+ * configured", pgbackrest/pgbackrest#2798; src/build/help/help.xml of release/2.59.0). Older
+ * versions hard-code sts.amazonaws.com and refuse the option.
+ */
+export function pgbackrestHasStsHost(version: string = PGBACKREST_VERSION): boolean {
+  const [major, minor] = version.split(".").map(Number);
+  return major > 2 || (major === 2 && minor >= 59);
+}

@@ -3,13 +3,24 @@ import type { StackConfig } from "../config/stack-config";
 import { type StackContext, stackContextProblems } from "../config/stack-context-rules";
 import { renderCommands } from "../render/commands";
 import { renderFiles } from "../render/files";
+import { processMax } from "../render/pgbackrest-conf";
 import type { ArchiveSpec, ClusterSpec, Layout, MemberSpec } from "./cluster-spec";
 import { defaultImage } from "./image";
 import { defaultLayout, STACK_CA_FILE } from "./layout";
 import { parseOverrides } from "./overrides";
 import { defaultMaxConnections, type TuningInput, tune } from "./tuning";
-import { parseQuantity } from "./units";
+import { GiB, MiB, parseQuantity } from "./units";
 import { walRetention, walVolumeProblems } from "./wal-volume";
+
+/**
+ * Memory of the pgBackRest TLS server container. pgBackRest needs far less (the main process holds
+ * the backup manifest; each of process-max workers a few buffer-size buffers, 1MiB each), and the
+ * policy pack checks this covers 256MiB + 64MiB per process; 1GiB is what the container was
+ * allowed to burst to before its request was raised to its limit.
+ */
+const PGBACKREST_SERVER_MEMORY_BYTES = 1 * GiB;
+/** The runner's pgBackRest coordinates the backup and writes the manifest; one CPU. */
+const RUNNER_MEMORY_BYTES = 1 * GiB;
 
 export interface BuildOptions {
   /** Pulumi stack name (dev, prod, ...). */
@@ -105,6 +116,10 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
       storageClass: config.storageClass,
       storageMedium: config.storageMedium,
       shmBytes: tuning.shmBytes,
+      pgbackrestServer: { cpus: processMax(config.cpus), memoryBytes: PGBACKREST_SERVER_MEMORY_BYTES },
+      runner: { cpus: 1, memoryBytes: RUNNER_MEMORY_BYTES },
+      // A sleeping shell, and psql for a moment when the settings change.
+      settingsReloader: { cpus: 0.05, memoryBytes: 32 * MiB },
     },
     members,
     layout,
@@ -115,6 +130,7 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
       publishPort: config.publishPort,
       namespace,
       clientNamespaces: config.clientNamespaces,
+      awsEgressCidrs: config.awsEgressCidrs,
     },
     tuning: { parameters: tuning.parameters, memoryBudget: tuning.memoryBudget },
     archive,

@@ -49,8 +49,23 @@ export interface ResourceSpec {
   readonly storageBytes: number;
   readonly storageClass?: string;
   readonly storageMedium: StorageMedium;
-  /** Size of /dev/shm: covers shared memory of parallel queries (dynamic_shared_memory_type=posix). */
+  /** Size of /dev/shm: shared memory of parallel queries and of one parallel VACUUM (dynamic_shared_memory_type=posix). */
   readonly shmBytes: number;
+  /**
+   * The pgBackRest TLS server beside the primary (Kubernetes): backups read, compress and encrypt
+   * the data files there with process-max processes. Requests equal limits (Guaranteed QoS).
+   */
+  readonly pgbackrestServer: ContainerResources;
+  /** The backup runner (repository host): it only coordinates; the primary's side does the work. */
+  readonly runner: ContainerResources;
+  /** The settings reloader beside each member's PostgreSQL (Kubernetes): a shell loop and psql. */
+  readonly settingsReloader: ContainerResources;
+}
+
+/** CPUs (fractions allowed) and memory of a container; the platforms request exactly what they limit. */
+export interface ContainerResources {
+  readonly cpus: number;
+  readonly memoryBytes: number;
 }
 
 export type MemberRole = "primary" | "replica";
@@ -122,6 +137,8 @@ export interface NetworkSpec {
   /** Kubernetes namespace of the stack. */
   readonly namespace: string;
   readonly clientNamespaces: readonly string[];
+  /** Kubernetes: the only destinations of pgBackRest's 443 egress (S3, STS); empty = outside the pod network. */
+  readonly awsEgressCidrs: readonly string[];
 }
 
 export type ParameterSource = "computed" | "override" | "fixed";

@@ -663,22 +663,42 @@ function computedParameters(input: TuningInput, base: BaseTuning, workMem: strin
 }
 
 /**
- * /dev/shm for dynamic shared memory (dynamic_shared_memory_type=posix). Parallel queries put
- * their shared hash tables there: each parallel query may use work_mem × hash_mem_multiplier per
- * participant (its workers and its leader), so all of them at once need (max_parallel_workers +
- * leaders) × work_mem × hash_mem_multiplier, plus 1MiB per worker for tuple queues and state.
+ * /dev/shm for dynamic shared memory (dynamic_shared_memory_type=posix). Two users:
+ * - Parallel queries put their shared hash tables there: each parallel query may use work_mem ×
+ *   hash_mem_multiplier per participant (its workers and its leader), so all of them at once need
+ *   (max_parallel_workers + leaders) × work_mem × hash_mem_multiplier, plus 1MiB per worker for
+ *   tuple queues and state.
+ * - A parallel VACUUM (a manual VACUUM of a table with two or more indexes, when
+ *   max_parallel_maintenance_workers > 0) keeps its whole dead-tuple store there instead of in
+ *   the leader's memory: up to maintenance_work_mem (before PostgreSQL 17 at most 1GB, the
+ *   largest array it allocates). The memory budget counts one maintenance operation at a time
+ *   (maintenance_work_mem once), and so does this.
  * Add 64MiB of headroom for the rest of dynamic shared memory (shared statistics, DSA areas),
  * which does not grow with shared_buffers: the main shared memory is an anonymous mapping, not
- * /dev/shm. At least 64MiB (Docker's default, under which parallel queries fail with "could not
- * resize shared memory segment"), at most the memory limit: tmpfs pages are charged to the same
- * cgroup, and the workers' work_mem term of the budget already counts them.
+ * /dev/shm. At least 64MiB (Docker's default, under which both fail with "could not resize
+ * shared memory segment"), at most the memory limit: tmpfs pages are charged to the same cgroup,
+ * and the budget's work_mem and maintenance_work_mem terms already count them.
  */
-function sharedMemoryDeviceBytes(terms: MemoryTerms, perGather: number): number {
+function sharedMemoryDeviceBytes(
+  terms: MemoryTerms,
+  perGather: number,
+  maintenanceWorkers: number,
+  version: number,
+): number {
   const workers = terms.maxParallelWorkers;
   const leaders = perGather > 0 ? Math.ceil(workers / perGather) : 0;
   const parallel = (workers + leaders) * terms.workMemBytes * terms.hashMemMultiplier + workers * MiB;
-  const bytes = Math.ceil((64 * MiB + parallel) / MiB) * MiB;
+  const vacuum =
+    maintenanceWorkers > 0 && workers > 0
+      ? Math.min(terms.maintenanceWorkMemBytes, parallelVacuumCap(version))
+      : 0;
+  const bytes = Math.ceil((64 * MiB + parallel + vacuum) / MiB) * MiB;
   return Math.min(Math.max(64 * MiB, bytes), Math.floor(terms.limitBytes / MiB) * MiB);
+}
+
+/** Largest dead-tuple store of one VACUUM: 1GB (MaxAllocSize) before 17's TidStore. */
+function parallelVacuumCap(version: number): number {
+  return version < 17 ? 1 * GiB : Number.POSITIVE_INFINITY;
 }
 
 export function tune(input: TuningInput): TuningResult & { shmBytes: number } {
@@ -737,5 +757,13 @@ export function tune(input: TuningInput): TuningResult & { shmBytes: number } {
     overrides.find((override) => override.name === "max_parallel_workers_per_gather")?.value ??
       base.maxParallelWorkersPerGather,
   );
-  return { parameters, memoryBudget, shmBytes: sharedMemoryDeviceBytes(terms, perGather) };
+  const maintenanceWorkers = Number(
+    overrides.find((override) => override.name === "max_parallel_maintenance_workers")?.value ??
+      base.maxParallelMaintenanceWorkers,
+  );
+  return {
+    parameters,
+    memoryBudget,
+    shmBytes: sharedMemoryDeviceBytes(terms, perGather, maintenanceWorkers, input.version),
+  };
 }

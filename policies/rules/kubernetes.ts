@@ -1,4 +1,5 @@
 import type { PolicyResource } from "@pulumi/policy";
+import { kubernetesQuantityBytes } from "./cluster-view";
 import { containersOf, K8S, LONG_RUNNING, namespaceOf, POD_CARRIERS, podTemplateOf } from "./pod-templates";
 import {
   type Json,
@@ -19,7 +20,7 @@ const workload = (type: string, name: string, props: Json) =>
 export const k8sRequestsAndLimits = resourcePolicy<Json>({
   name: "k8s-requests-and-limits",
   description:
-    "Every container requests CPU and memory and has a memory limit, so the scheduler places it where it fits and the kernel never kills PostgreSQL for a neighbour. (A CPU limit is not required: CFS throttling hurts latency more than it protects.)",
+    "Every container requests CPU and memory and has a memory limit, so the scheduler places it where it fits and the kernel never kills PostgreSQL for a neighbour. (Limits equal to the requests, CPU included, are k8s-guaranteed-qos.)",
   severity: "high",
   remediationSteps:
     "Set resources.requests.cpu, resources.requests.memory and resources.limits.memory on every container.",
@@ -39,6 +40,68 @@ export const k8sRequestsAndLimits = resourcePolicy<Json>({
       if (missing.length > 0) {
         report(
           `${workload(args.type, args.name, props)} container ${name} lacks resources.${missing.join(", resources.")}: set them (PostgreSQL's tuning assumes the memory limit pgstack:memoryLimit).`,
+        );
+      }
+    }
+  },
+});
+
+/** CPU in millicores (`4`, `500m`, `1.5`). */
+function millicores(value: unknown): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(m)?$/.exec(String(value ?? ""));
+  if (!match) return undefined;
+  return match[2] ? Number(match[1]) : Math.round(Number(match[1]) * 1000);
+}
+
+export const k8sGuaranteedQos = resourcePolicy<Json>({
+  name: "k8s-guaranteed-qos",
+  description:
+    "Every container of every pod, init containers and sidecars included, requests exactly the CPU and memory it is limited to, so the pod's QoS class is Guaranteed: under node memory pressure the kubelet evicts Burstable pods first, and a node never promises PostgreSQL's memory to someone else.",
+  severity: "high",
+  remediationSteps:
+    "Set resources.requests equal to resources.limits (cpu and memory) on every container; leave pgstack:memoryRequest unset (it defaults to the limit).",
+  types: POD_CARRIERS,
+  validate: (props, args, report) => {
+    const pod = podTemplateOf(args.type, props);
+    if (!pod) return;
+    for (const { container, name } of containersOf(pod.spec)) {
+      const resources = record(container.resources) ?? {};
+      const requests = record(resources.requests) ?? {};
+      const limits = record(resources.limits) ?? {};
+      const unequal: string[] = [];
+      const cpu = [millicores(requests.cpu), millicores(limits.cpu)];
+      if (cpu[0] === undefined || cpu[0] !== cpu[1])
+        unequal.push(`cpu ${String(requests.cpu ?? "unset")}/${String(limits.cpu ?? "unset")}`);
+      const memory = [kubernetesQuantityBytes(requests.memory), kubernetesQuantityBytes(limits.memory)];
+      if (memory[0] === undefined || memory[0] !== memory[1])
+        unequal.push(`memory ${String(requests.memory ?? "unset")}/${String(limits.memory ?? "unset")}`);
+      if (unequal.length > 0) {
+        report(
+          `${workload(args.type, args.name, props)} container ${name} requests differ from its limits (request/limit: ${unequal.join(", ")}), so the pod is not Guaranteed: set requests equal to limits.`,
+        );
+      }
+    }
+  },
+});
+
+const DIGEST = /@sha256:[0-9a-f]{64}$/;
+
+export const k8sImageDigest = resourcePolicy<Json>({
+  name: "k8s-image-digest",
+  description:
+    "Every container image of every pod is pinned by digest: a tag can be moved to another image, which the nodes would then run with the database's data and secrets; an unset image registry means Docker Hub.",
+  severity: "critical",
+  remediationSteps:
+    "Set pgstack:image to <registry>/<repository>@sha256:<digest> (the deploy workflow pushes image/Dockerfile to the stack's ECR repository and passes the digest).",
+  types: POD_CARRIERS,
+  validate: (props, args, report) => {
+    const pod = podTemplateOf(args.type, props);
+    if (!pod) return;
+    for (const { container, name } of containersOf(pod.spec)) {
+      const image = text(container.image) ?? "";
+      if (!DIGEST.test(image)) {
+        report(
+          `${workload(args.type, args.name, props)} container ${name} runs image "${image}", not pinned by digest: set pgstack:image to <registry>/<repository>@sha256:<digest>.`,
         );
       }
     }
@@ -308,6 +371,8 @@ export const k8sNoPlaintextSecrets = resourcePolicy<Json>({
 
 export const kubernetesPolicies = [
   k8sRequestsAndLimits,
+  k8sGuaranteedQos,
+  k8sImageDigest,
   k8sProbes,
   k8sRestrictedPodSecurity,
   k8sVolumeRetention,

@@ -4,7 +4,14 @@ import { type ClusterView, clusterView, containerCommands, type PolicedSpec } fr
 import { DOCKER_VOLUME } from "./docker";
 import { K8S } from "./pod-templates";
 import { configOf, list, physicalName, record, stackPolicy } from "./policy-kit";
-import { type HbaRule, parsePgHba, parsePostgresqlConf, pgBoolean, pgMemoryBytes } from "./postgres-conf";
+import {
+  type HbaRule,
+  parseIni,
+  parsePgHba,
+  parsePostgresqlConf,
+  pgBoolean,
+  pgMemoryBytes,
+} from "./postgres-conf";
 
 /**
  * Stack policies over PostgreSQL's own semantics: they read the rendered postgresql.conf and
@@ -173,10 +180,22 @@ export function memoryDemand(s: Map<string, string>, overheadBytes: number) {
   return { terms, total: Object.values(terms).reduce((a, b) => a + b, 0) };
 }
 
+/**
+ * pgBackRest's own worst case beside PostgreSQL: the main process (protocol, the backup manifest,
+ * about 1kB per file) and, per process-max worker, a few buffer-size (1MiB) buffers for reading,
+ * compressing, encrypting and sending, with ample headroom.
+ */
+const PGBACKREST_MAIN_BYTES = 256 * MiB;
+const PGBACKREST_WORKER_BYTES = 64 * MiB;
+
+export function pgbackrestDemand(processMax: number): number {
+  return PGBACKREST_MAIN_BYTES + processMax * PGBACKREST_WORKER_BYTES;
+}
+
 export const postgresMemoryBudget = stackPolicy({
   name: "postgres-memory-budget",
   description:
-    "PostgreSQL's worst-case memory (shared_buffers + wal_buffers + (connections + parallel workers) × work_mem × hash_mem_multiplier + autovacuum workers × autovacuum_work_mem + maintenance_work_mem + the spec's process overhead), recomputed from the delivered postgresql.conf, fits the container's memory limit: past it the kernel kills the postmaster.",
+    "PostgreSQL's worst-case memory (shared_buffers + wal_buffers + (connections + parallel workers) × work_mem × hash_mem_multiplier + autovacuum workers × autovacuum_work_mem + maintenance_work_mem + the spec's process overhead), recomputed from the delivered postgresql.conf, fits the container's memory limit: past it the kernel kills the postmaster. A pgBackRest TLS server in its own container (the primary's sidecar) has a limit of its own that covers 256MiB + 64MiB per process-max process.",
   severity: "critical",
   remediationSteps:
     "Lower the work_mem/shared_buffers/max_connections overrides in pgstack:parameters, or raise pgstack:memoryLimit.",
@@ -207,6 +226,25 @@ export const postgresMemoryBudget = stackPolicy({
           `${conf.where} can use ${Math.round(total / MiB)}MB (${breakdown}) but the container limit is ${Math.round(limit / MiB)}MB: lower work_mem, shared_buffers or max_connections in pgstack:parameters, or raise pgstack:memoryLimit.`,
           urnOf(conf, view),
         );
+      }
+    }
+    const pgbackrestConf = view.files.find((f) => f.name === "pgbackrest.conf");
+    const processMax = Number(
+      parseIni(pgbackrestConf?.content ?? "")
+        .get("global")
+        ?.get("process-max") ?? 1,
+    );
+    const demand = pgbackrestDemand(processMax);
+    for (const resource of args.resources) {
+      for (const container of containerCommands(resource)) {
+        const [program, command] = container.argv;
+        if (program !== "pgbackrest" || command !== "server") continue;
+        if (container.limitBytes === undefined || container.limitBytes < demand) {
+          report(
+            `${resource.type.split(":").pop()} ${physicalName(resource)}: the pgBackRest TLS server's container has ${container.limitBytes === undefined ? "no memory limit" : `a ${Math.round(container.limitBytes / MiB)}MB limit`}, under pgBackRest's ${Math.round(demand / MiB)}MB for process-max=${processMax} (256MB + 64MB per process): a backup would be OOM-killed; give it at least that.`,
+            resource.urn,
+          );
+        }
       }
     }
   },

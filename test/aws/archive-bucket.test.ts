@@ -81,7 +81,7 @@ describe("archive bucket", () => {
     ]);
   });
 
-  it("expires only noncurrent versions and incomplete uploads, never current objects", () => {
+  it("expires only noncurrent versions, incomplete uploads and orphaned delete markers, never current objects", () => {
     const rules = only(T.lifecycle).rules as Json[];
     expect(rules.map((rule) => rule.id).sort()).toEqual([
       "abort-incomplete-multipart-uploads",
@@ -89,12 +89,14 @@ describe("archive bucket", () => {
     ]);
     for (const rule of rules) {
       expect(rule.status).toBe("Enabled");
-      expect(rule.expiration, rule.id).toBeUndefined();
+      // A current object expires only as a delete marker with no version left behind it.
+      if (rule.expiration !== undefined)
+        expect(rule.expiration, rule.id).toEqual({ expiredObjectDeleteMarker: true });
       expect(rule.transitions, rule.id).toBeUndefined();
     }
-    expect(rules.find((rule) => rule.noncurrentVersionExpiration)?.noncurrentVersionExpiration).toEqual({
-      noncurrentDays: 30,
-    });
+    const noncurrent = rules.find((rule) => rule.noncurrentVersionExpiration);
+    expect(noncurrent?.noncurrentVersionExpiration).toEqual({ noncurrentDays: 30 });
+    expect(noncurrent?.expiration).toEqual({ expiredObjectDeleteMarker: true });
     expect(rules.find((rule) => rule.abortIncompleteMultipartUpload)?.abortIncompleteMultipartUpload).toEqual(
       {
         daysAfterInitiation: 7,

@@ -4,6 +4,8 @@ import { parseStackConfig } from "../../components/config/parse-stack-config";
 import { stackConfigSchema } from "../../components/config/stack-config";
 import { readStackFiles } from "../../components/config/stack-files";
 
+const DIGEST_IMAGE = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/pgstack-prod/postgres@sha256:${"ab".repeat(32)}`;
+
 const minimal = {
   "pgstack:platform": "docker",
   "pgstack:postgresVersion": "15",
@@ -212,12 +214,48 @@ describe("config errors name the key, the value and the fix", () => {
     const problems = problemsOf({
       ...minimal,
       "pgstack:platform": "kubernetes",
+      "pgstack:image": DIGEST_IMAGE,
       "pgstack:s3Access": "accessKey",
       "pgstack:clusterCidr": "10.0.0.0/16",
       "pgstack:archiveStore": "local",
       "pgstack:publishPort": "15432",
     });
     expect(problems.map((p) => p.key).sort()).toEqual(["pgstack:archiveStore", "pgstack:publishPort"]);
+  });
+
+  it("requires the image on Kubernetes, by digest, saying why and how", () => {
+    const kubernetes = {
+      ...minimal,
+      "pgstack:platform": "kubernetes",
+      "pgstack:s3Access": "accessKey",
+      "pgstack:clusterCidr": "10.0.0.0/16",
+      "pgstack:archiveRegion": "eu-west-1",
+    };
+    const unset = problemFor(kubernetes, "pgstack:image");
+    expect(unset.message).toMatch(/is required on Kubernetes: .* by digest .* Docker Hub/);
+    expect(unset.fix).toMatch(/^pulumi config set pgstack:image \S+@sha256:/);
+    const tagged = problemFor(
+      { ...kubernetes, "pgstack:image": "registry.example.com/pgstack/postgres:15.15-pgbackrest2.57.0" },
+      "pgstack:image",
+    );
+    expect(tagged.value).toBe('"registry.example.com/pgstack/postgres:15.15-pgbackrest2.57.0"');
+    expect(tagged.message).toMatch(/must be pinned by digest on Kubernetes .* a tag can be moved/);
+    expect(() => parseStackConfig({ ...kubernetes, "pgstack:image": DIGEST_IMAGE })).not.toThrow();
+    // Docker builds its own image: a tag is fine there.
+    expect(() =>
+      parseStackConfig({ ...minimal, "pgstack:image": "pgstack/postgres:15.15-pgbackrest2.57.0" }),
+    ).not.toThrow();
+  });
+
+  it("refuses a dotted AWS bucket name (virtual-host TLS cannot verify it), not a MinIO one", () => {
+    const problem = problemFor(
+      { ...minimal, "pgstack:archiveStore": "aws", "pgstack:archiveBucket": "acme.pgstack" },
+      "pgstack:archiveBucket",
+    );
+    expect(problem.message).toMatch(
+      /contains a dot: .*certificate \(\*\.s3\.<region>\.amazonaws\.com\) does not cover a dotted name.*use dashes/,
+    );
+    expect(() => parseStackConfig({ ...minimal, "pgstack:archiveBucket": "acme.pgstack" })).not.toThrow();
   });
 
   it("reports every problem at once, not only the first", () => {

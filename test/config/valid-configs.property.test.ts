@@ -78,6 +78,8 @@ const kubernetes = fc
     ...cron,
     "aws:region": region,
     "pgstack:platform": "kubernetes",
+    // Kubernetes pulls the image by digest only (the deploy workflow pushes it and sets this).
+    "pgstack:image": `123456789012.dkr.ecr.${region}.amazonaws.com/pgstack/postgres@sha256:${"ab".repeat(32)}`,
     "pgstack:archiveRegion": region,
     "pgstack:clusterCidr": pods,
     "pgstack:clientNamespaces": ["app"],

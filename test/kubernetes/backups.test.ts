@@ -153,4 +153,10 @@ describe("stanza Job", () => {
       );
     }
   });
+
+  it("is replaced by the next up after it failed, instead of blocking every later up", () => {
+    const [resource] = stack.ofType("kubernetes:batch/v1:Job");
+    const job = unwrap(resource.inputs) as Json;
+    expect(job.metadata.annotations).toEqual({ "pulumi.com/replaceUnready": "true" });
+  });
 });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { deployProd, type Json, type ProdStack, SECRET_VALUES, stringsIn, unwrap } from "./prod-stack";
 
@@ -7,11 +8,26 @@ beforeAll(async () => {
 });
 
 describe("rendered files", () => {
-  it("the ConfigMap holds spec.files byte for byte, is immutable, and is named by its content", () => {
-    const [configMap] = stack.ofType("kubernetes:core/v1:ConfigMap").map((c) => unwrap(c.inputs) as Json);
-    expect(configMap.data).toEqual(stack.spec.files);
-    expect(configMap.immutable).toBe(true);
-    expect(configMap.metadata.name).toMatch(/^pgstack-prod-files-[0-9a-f]{10}$/);
+  const configMaps = () =>
+    Object.fromEntries(
+      stack.ofType("kubernetes:core/v1:ConfigMap").map((c) => [c.name, unwrap(c.inputs) as Json]),
+    );
+  it("the scripts' ConfigMap holds spec.files but the settings, is immutable, and is named by its content", () => {
+    const scripts = configMaps()["pgstack-prod-files"];
+    const { "postgresql.conf": _conf, "pg_hba.conf": _hba, ...rest } = stack.spec.files;
+    expect(scripts.data).toEqual(rest);
+    expect(scripts.immutable).toBe(true);
+    expect(scripts.metadata.name).toMatch(/^pgstack-prod-files-[0-9a-f]{10}$/);
+  });
+
+  it("the settings ConfigMap holds postgresql.conf and pg_hba.conf byte for byte, under a fixed name, updated in place", () => {
+    const settings = configMaps()["pgstack-prod-settings"];
+    expect(settings.data).toEqual({
+      "postgresql.conf": stack.spec.files["postgresql.conf"],
+      "pg_hba.conf": stack.spec.files["pg_hba.conf"],
+    });
+    expect(settings.metadata.name).toBe("pgstack-prod-settings");
+    expect(settings.immutable).toBeUndefined();
   });
 });
 
@@ -68,6 +84,40 @@ describe("secrets", () => {
 });
 
 describe("TLS", () => {
+  it("each member's pod template carries the hash of its certificate and CA, so a renewal rolls the pod", () => {
+    const hashes = new Set<string>();
+    for (const member of ["primary", "replica-1"]) {
+      const secret = unwrap(
+        stack.named("kubernetes:core/v1:Secret", `pgstack-prod-${member}-tls`).inputs,
+      ) as Json;
+      const expected = createHash("sha256")
+        .update(secret.stringData["tls.crt"])
+        .update(secret.stringData["ca.crt"])
+        .digest("hex");
+      const statefulSet = unwrap(
+        stack.named("kubernetes:apps/v1:StatefulSet", `pgstack-prod-${member}`).inputs,
+      ) as Json;
+      expect(statefulSet.spec.template.metadata.annotations["pgstack.io/tls-certificate-sha256"]).toBe(
+        expected,
+      );
+      hashes.add(expected);
+    }
+    expect(hashes.size).toBe(2);
+  });
+
+  it("publishes the CA for clients (verify-full) as a ConfigMap and a stack output, never a key", async () => {
+    const configMap = unwrap(stack.named("kubernetes:core/v1:ConfigMap", "pgstack-prod-ca").inputs) as Json;
+    const secret = unwrap(
+      stack.named("kubernetes:core/v1:Secret", "pgstack-prod-primary-tls").inputs,
+    ) as Json;
+    expect(configMap.metadata).toMatchObject({ name: "pgstack-prod-ca", namespace: "pgstack-prod" });
+    expect(configMap.data).toEqual({ "ca.crt": secret.stringData["ca.crt"] });
+    expect(await new Promise((resolve) => stack.cluster.caCertificate.apply(resolve))).toBe(
+      secret.stringData["ca.crt"],
+    );
+    expect(await new Promise((resolve) => stack.cluster.caConfigMap.apply(resolve))).toBe("pgstack-prod-ca");
+  });
+
   it("each member's certificate covers the host names the configs use and its Service names", () => {
     const requests = Object.fromEntries(
       stack.ofType("tls:index/certRequest:CertRequest").map((r) => [r.name, unwrap(r.inputs) as Json]),

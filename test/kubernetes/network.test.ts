@@ -66,6 +66,8 @@ describe("services", () => {
     expect(byName["pgstack-prod-ro"].selector).toEqual({ ...DATABASE, "pgstack.io/role": "replica" });
     expect(byName["pgstack-prod-primary"].selector).toEqual({ ...DATABASE, "pgstack.io/member": "primary" });
     expect(byName["pgstack-prod-primary"].ports.map((p: Json) => p.port)).toEqual([5432, 8432]);
+    // Only the primary runs the pgBackRest TLS server.
+    expect(byName["pgstack-prod-replica-1"].ports.map((p: Json) => p.port)).toEqual([5432]);
     expect(byName["pgstack-prod-primary-headless"].clusterIP).toBe("None");
   });
 

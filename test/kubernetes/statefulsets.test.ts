@@ -69,6 +69,59 @@ describe("member StatefulSets", () => {
     }
   });
 
+  it("request exactly what they limit in every container, sidecar and init containers included (Guaranteed QoS)", () => {
+    const pods = [
+      podOf(primary),
+      podOf(replica),
+      ...stack
+        .ofType("kubernetes:batch/v1:Job")
+        .map((job) => (unwrap(job.inputs) as Json).spec.template.spec),
+      ...stack
+        .ofType("kubernetes:batch/v1:CronJob")
+        .map((cron) => (unwrap(cron.inputs) as Json).spec.jobTemplate.spec.template.spec),
+    ];
+    expect(pods).toHaveLength(5);
+    for (const pod of pods) {
+      for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        expect(container.resources.requests, container.name).toEqual(container.resources.limits);
+        expect(Object.keys(container.resources.limits).sort(), container.name).toEqual(["cpu", "memory"]);
+      }
+    }
+    // The TLS server runs process-max (half of 4 CPUs) pgBackRest processes.
+    expect(containerOf(primary, "pgbackrest-server").resources.limits).toEqual({ cpu: "2", memory: "1Gi" });
+  });
+
+  it("let the preStop fast shutdown wait for its checkpoint through nearly all of the grace period", () => {
+    const postgres = containerOf(primary, "postgres");
+    const argv: string[] = postgres.lifecycle.preStop.exec.command;
+    expect(argv).toEqual(stack.spec.commands.fastShutdown);
+    const timeout = Number(argv[argv.indexOf("--timeout") + 1]);
+    const grace = podOf(primary).terminationGracePeriodSeconds;
+    // pg_ctl's default, 60 s, gave up while PostgreSQL was still checkpointing.
+    expect(timeout).toBeGreaterThan(60);
+    expect(grace - timeout).toBeGreaterThanOrEqual(5);
+    expect(grace - timeout).toBeLessThanOrEqual(30);
+  });
+
+  it("mount every password into the primary only; a replica's PostgreSQL sees the replication password", () => {
+    const secretItems = (statefulSet: Json, container: string) => {
+      const volumes = new Set(containerOf(statefulSet, container).volumeMounts.map((m: Json) => m.name));
+      return podOf(statefulSet)
+        .volumes.filter((v: Json) => volumes.has(v.name) && v.projected)
+        .flatMap((v: Json) => v.projected.sources)
+        .filter((source: Json) => source.secret?.name === "pgstack-prod-passwords")
+        .flatMap((source: Json) => source.secret.items.map((item: Json) => item.key));
+    };
+    expect(secretItems(primary, "postgres").sort()).toEqual([
+      "app-password",
+      "replication-password",
+      "superuser-password",
+    ]);
+    // start-member.sh re-runs the bootstrap, which needs the replication password, and only that.
+    expect(secretItems(replica, "postgres")).toEqual(["replication-password"]);
+    expect(secretItems(replica, "bootstrap-replica")).toEqual(["replication-password"]);
+  });
+
   it("give /dev/shm a memory emptyDir of spec.resources.shmBytes", () => {
     const shm = podOf(primary).volumes.find((v: Json) => v.name === "shm");
     expect(shm.emptyDir.medium).toBe("Memory");
@@ -79,9 +132,17 @@ describe("member StatefulSets", () => {
 
   it("probe with spec.commands.healthcheck; the startup budget covers 30 minutes of crash recovery", () => {
     const postgres = containerOf(primary, "postgres");
-    for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+    for (const probe of ["startupProbe", "readinessProbe"]) {
       expect(postgres[probe].exec.command, probe).toEqual(stack.spec.commands.healthcheck);
     }
+    // Liveness runs the same check but accepts "answering, rejecting connections" (recovery).
+    expect(postgres.livenessProbe.exec.command).toEqual([
+      "sh",
+      "-c",
+      '"$@"; [ "$?" -le 1 ]',
+      "liveness",
+      ...stack.spec.commands.healthcheck,
+    ]);
     expect(
       postgres.startupProbe.failureThreshold * postgres.startupProbe.periodSeconds,
     ).toBeGreaterThanOrEqual(1800);
@@ -136,7 +197,7 @@ describe("member StatefulSets", () => {
     const mounts = mountsOf(primary, "pgbackrest-server");
     expect(mounts["/var/lib/postgresql/data"].name).toBe("data");
     expect(mounts["/var/run/postgresql"].name).toBe("socket");
-    expect(podOf(replica).containers.map((c: Json) => c.name)).toEqual(["postgres"]);
+    expect(podOf(replica).containers.map((c: Json) => c.name)).toEqual(["postgres", "settings-reloader"]);
   });
 
   it("meet the restricted profile: non-root postgres, no escalation, no capabilities, read-only root", () => {
@@ -237,6 +298,14 @@ describe("disruption budgets", () => {
     expect(byName["pgstack-prod-primary"].maxUnavailable).toBe(0);
     expect(byName["pgstack-prod-primary"].selector.matchLabels["pgstack.io/role"]).toBe("primary");
     expect(byName["pgstack-prod-replica"].maxUnavailable).toBe(1);
+  });
+
+  it("never hold a drain for a pod that is not ready (a crash-looping primary serves nobody)", () => {
+    for (const budget of stack.ofType("kubernetes:policy/v1:PodDisruptionBudget")) {
+      expect((unwrap(budget.inputs) as Json).spec.unhealthyPodEvictionPolicy, budget.name).toBe(
+        "AlwaysAllow",
+      );
+    }
   });
 });
 

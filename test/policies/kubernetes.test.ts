@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   k8sCronJobSafety,
+  k8sGuaranteedQos,
+  k8sImageDigest,
   k8sNetworkPolicy,
   k8sNoPlaintextSecrets,
   k8sPostgresNotExposed,
@@ -99,6 +101,59 @@ describe("k8s-requests-and-limits", () => {
       jobTemplate: { spec: { template: { spec: { containers: [{ name: "backup" }] } } } },
     });
     expect(await violations(k8sRequestsAndLimits, job)).toHaveLength(1);
+  });
+});
+
+describe("k8s-guaranteed-qos", () => {
+  const exact = { requests: { cpu: "2", memory: "1Gi" }, limits: { cpu: "2000m", memory: "1024Mi" } };
+  it("passes containers whose requests equal their limits, however written", async () => {
+    const pod = statefulSet(
+      postgresContainer({ resources: exact }),
+      {},
+      { initContainers: [{ name: "check-data-dir", resources: exact }] },
+    );
+    expect(await violations(k8sGuaranteedQos, pod)).toEqual([]);
+  });
+  it("fails a sidecar that requests less than its limits, naming both", async () => {
+    const sidecar = {
+      name: "pgbackrest-server",
+      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "2", memory: "1Gi" } },
+    };
+    const [message] = await violations(
+      k8sGuaranteedQos,
+      statefulSet(
+        postgresContainer({ resources: exact }),
+        {},
+        {
+          containers: [postgresContainer({ resources: exact }), sidecar],
+        },
+      ),
+    );
+    expect(message).toMatch(
+      /container pgbackrest-server requests differ from its limits \(request\/limit: cpu 100m\/2, memory 256Mi\/1Gi\), so the pod is not Guaranteed/,
+    );
+  });
+  it("fails a missing CPU limit (Burstable) on Job pods too", async () => {
+    expect(await violations(k8sGuaranteedQos, cronJob())).toEqual([
+      expect.stringMatching(/container backup .* cpu 4\/unset/),
+    ]);
+  });
+});
+
+describe("k8s-image-digest", () => {
+  const pinned = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/pgstack-prod/postgres@sha256:${"0f".repeat(32)}`;
+  it("passes images pinned by digest, with or without a tag", async () => {
+    expect(await violations(k8sImageDigest, statefulSet(postgresContainer({ image: pinned })))).toEqual([]);
+    const tagged = pinned.replace("@", ":15.15-pgbackrest2.57.0@");
+    expect(await violations(k8sImageDigest, statefulSet(postgresContainer({ image: tagged })))).toEqual([]);
+  });
+  it("fails a tag, naming the container and the fix", async () => {
+    expect(await violations(k8sImageDigest, statefulSet())).toEqual([
+      expect.stringMatching(
+        /container postgres runs image "pgstack\/postgres:15.15-pgbackrest2.57.0", not pinned by digest: set pgstack:image/,
+      ),
+    ]);
+    expect(await violations(k8sImageDigest, cronJob())).toHaveLength(1);
   });
 });
 

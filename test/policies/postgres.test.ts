@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DOCKER_CONTAINER } from "../../policies/rules/docker";
+import { K8S } from "../../policies/rules/pod-templates";
 import {
   postgresDurability,
   postgresHbaNoTrust,
@@ -181,5 +182,38 @@ describe("postgres-production-readiness", () => {
       /Volume pgstack-dev-primary-data holds data but is not protected: set pgstack:protect true/,
     );
     expect(await violations(postgresProductionReadiness, devCluster(), devConfig)).toEqual([]);
+  });
+});
+
+describe("postgres-memory-budget: the pgBackRest TLS server sidecar", () => {
+  const primaryWithSidecar = (memory: string) =>
+    resource(K8S.statefulSet, "pgstack-dev-primary-sts", {
+      metadata: { name: "pgstack-dev-primary" },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              { name: "postgres", command: ["postgres"], resources: { limits: { memory: "2Gi" } } },
+              {
+                name: "pgbackrest-server",
+                command: ["pgbackrest", "server", "--config=/etc/pgbackrest/pgbackrest.conf"],
+                resources: { limits: { memory } },
+              },
+            ],
+          },
+        },
+      },
+    });
+  it("passes a sidecar limit that covers pgBackRest's main process and its process-max workers", async () => {
+    expect(await violations(postgresMemoryBudget, [...devCluster(), primaryWithSidecar("320Mi")])).toEqual(
+      [],
+    );
+  });
+  it("fails a sidecar limit under 256MB + 64MB per process", async () => {
+    expect(await violations(postgresMemoryBudget, [...devCluster(), primaryWithSidecar("256Mi")])).toEqual([
+      expect.stringMatching(
+        /StatefulSet pgstack-dev-primary: the pgBackRest TLS server's container has a 256MB limit, under pgBackRest's 320MB for process-max=1/,
+      ),
+    ]);
   });
 });

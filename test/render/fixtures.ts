@@ -117,6 +117,9 @@ export function fixtureModel(changes: Partial<ClusterModel> = {}): ClusterModel 
       storageBytes: 10 * 1024 ** 3,
       storageMedium: "ssd",
       shmBytes: 256 * 1024 ** 2,
+      pgbackrestServer: { cpus: 1, memoryBytes: 1024 ** 3 },
+      runner: { cpus: 1, memoryBytes: 1024 ** 3 },
+      settingsReloader: { cpus: 0.05, memoryBytes: 32 * 1024 ** 2 },
     },
     members: [
       { name: "primary", role: "primary" },
@@ -128,6 +131,7 @@ export function fixtureModel(changes: Partial<ClusterModel> = {}): ClusterModel 
       clusterCidr: "samenet",
       namespace: "pgstack-dev",
       clientNamespaces: [],
+      awsEgressCidrs: [],
     },
     tuning: {
       parameters,

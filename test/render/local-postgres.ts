@@ -160,16 +160,42 @@ export interface RunningPostgres {
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /**
+   * Give the server its own /dev/shm: a tmpfs of this many bytes in a private mount namespace
+   * (as a pod's memory emptyDir or Docker's shm_size does), invisible to everything else.
+   */
+  readonly shmBytes?: number;
+}
+
 /** Starts PostgreSQL as postgres (argv[0] resolved in PG_BIN) and waits until it accepts connections. */
 export async function startPostgres(
   argv: readonly string[],
   dataDir: string,
   socketDir: string,
   port: number,
+  options: StartOptions = {},
 ): Promise<RunningPostgres> {
-  const child = spawn(RUNUSER, ["-u", "postgres", "--", join(PG_BIN, argv[0]), ...argv.slice(1)], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const server = [RUNUSER, "-u", "postgres", "--", join(PG_BIN, argv[0]), ...argv.slice(1)];
+  const child =
+    options.shmBytes === undefined
+      ? spawn(server[0], server.slice(1), { stdio: ["ignore", "pipe", "pipe"] })
+      : spawn(
+          "unshare",
+          [
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            // exec: the postmaster replaces the shell (stop() signals it by its postmaster.pid).
+            `mount -t tmpfs -o size=${options.shmBytes} tmpfs /dev/shm && exec "$@"`,
+            "sh",
+            ...server,
+          ],
+          { stdio: ["ignore", "pipe", "pipe"] },
+        );
   let output = "";
   child.stdout?.on("data", (chunk) => {
     output += chunk;

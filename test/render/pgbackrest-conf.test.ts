@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   PGBACKREST_SECRET_INCLUDE_FILE,
+  pgbackrestHasStsHost,
   pgbackrestSecretKeys,
   processMax,
   RUNNER_CLIENT_CN,
@@ -70,8 +71,8 @@ describe("pgbackrest.conf (database members)", () => {
     expect(memberOptions.global["lock-path"]).toBe("/tmp/pgbackrest");
   });
 
-  it("backs up with a fast checkpoint and checksum deltas", () => {
-    expect(memberOptions["global:backup"]).toEqual({ "start-fast": "y", delta: "y" });
+  it("backs up with a fast checkpoint, comparing timestamps (checksumming everything only when pgBackRest distrusts them)", () => {
+    expect(memberOptions["global:backup"]).toEqual({ "start-fast": "y" });
   });
 
   it("serves the runner over TLS, admitting only the runner's CN for this stanza", () => {
@@ -83,6 +84,23 @@ describe("pgbackrest.conf (database members)", () => {
       "tls-server-ca-file": "/etc/pgstack/tls/ca.crt",
       "tls-server-auth": `${RUNNER_CLIENT_CN}=pgstack-dev`,
     });
+  });
+
+  it("listens on every IPv6 address in an IPv6 pod network (0.0.0.0 would be IPv4 only)", () => {
+    const v6 = fixtureModel({ network: { ...model.network, clusterCidr: "fd00:10::/56" } });
+    expect(parse(renderPgbackrestConf(v6))["global:server"]["tls-server-address"]).toBe("::");
+    const v4 = fixtureModel({ network: { ...model.network, clusterCidr: "10.0.0.0/16" } });
+    expect(parse(renderPgbackrestConf(v4))["global:server"]["tls-server-address"]).toBe("0.0.0.0");
+  });
+
+  it("names the regional STS endpoint for web identity where pgBackRest has the option (2.59+)", () => {
+    expect(pgbackrestHasStsHost("2.57.0")).toBe(false);
+    expect(pgbackrestHasStsHost("2.59.0")).toBe(true);
+    expect(pgbackrestHasStsHost("3.0.0")).toBe(true);
+    const irsa = fixtureModel({ archive: { ...model.archive, keyType: "web-id", region: "eu-central-2" } });
+    const sts = parse(renderPgbackrestConf(irsa)).global["repo1-s3-sts-host"];
+    expect(sts).toBe(pgbackrestHasStsHost() ? "sts.eu-central-2.amazonaws.com" : undefined);
+    expect(parse(renderPgbackrestConf(model)).global["repo1-s3-sts-host"]).toBeUndefined();
   });
 
   it("reaches the local PostgreSQL over its socket as the superuser", () => {

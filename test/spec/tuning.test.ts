@@ -310,10 +310,25 @@ describe("every parameter", () => {
 });
 
 describe("shmBytes", () => {
-  it("covers the parallel workers' shared hash tables plus 64MiB headroom", () => {
-    // 4 workers + 2 leaders, each 9776kB × 2, + 4 × 1MiB queues + 64MiB, rounded up to MiB.
-    const expected = Math.ceil((6 * 9776 * 1024 * 2 + 4 * MiB + 64 * MiB) / MiB) * MiB;
+  it("covers the parallel workers' shared hash tables, one parallel VACUUM's dead tuples and 64MiB headroom", () => {
+    // 4 workers + 2 leaders, each 9776kB × 2, + 4 × 1MiB queues, + maintenance_work_mem (512MiB,
+    // a parallel VACUUM's dead-tuple store) + 64MiB, rounded up to MiB.
+    const expected = Math.ceil((6 * 9776 * 1024 * 2 + 4 * MiB + 512 * MiB + 64 * MiB) / MiB) * MiB;
     expect(tune(tuningInput()).shmBytes).toBe(expected);
+  });
+
+  it("holds at most 1GB of dead tuples before PostgreSQL 17, all of maintenance_work_mem from 17", () => {
+    // dw on 32GiB: maintenance_work_mem is 2GB.
+    const input = { workload: "dw" as const, memoryLimitBytes: 32 * GiB, cpus: 8, maxConnections: 40 };
+    const v16 = tune(tuningInput({ ...input, version: 16 })).shmBytes;
+    const v17 = tune(tuningInput({ ...input, version: 17 })).shmBytes;
+    expect(v17 - v16).toBe(1 * GiB);
+  });
+
+  it("drops the VACUUM term when parallel maintenance is off", () => {
+    const on = tune(tuningInput()).shmBytes;
+    const off = tune(tuningInput({ overrides: ["max_parallel_maintenance_workers=0"] })).shmBytes;
+    expect(on - off).toBe(512 * MiB);
   });
 
   it("is 64MiB when there is no parallel query, whatever shared_buffers is", () => {

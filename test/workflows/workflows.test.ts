@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { PGBACKREST_VERSION, POSTGRES_MINOR } from "../../components/spec/image";
 
 /** The CI workflows: valid, least-privileged, pinned, and wired to the plan and the policy pack. */
 const ROOT = join(__dirname, "..", "..");
@@ -96,7 +97,10 @@ describe.each(files)("%s", (file) => {
   });
   it("installs the Pulumi CLI of the SDK's release and runs it with the policy pack and the stack's config", () => {
     const pulumiSteps = steps(file).filter((s) => s.uses?.startsWith("pulumi/actions@"));
-    for (const step of pulumiSteps) {
+    for (const step of pulumiSteps)
+      expect(step.with?.["pulumi-version"]).toBe(rootPackage.dependencies["@pulumi/pulumi"]);
+    // The registry project (registry/) declares only the ECR repository; the pack polices the database stacks.
+    for (const step of pulumiSteps.filter((s) => s.with?.["work-dir"] === undefined)) {
       expect(step.with?.["pulumi-version"]).toBe(rootPackage.dependencies["@pulumi/pulumi"]);
       expect(step.with?.policyPacks).toBe("policies");
       expect(step.with?.policyPackConfigs).toBe(`policies/config/${String(step.with?.["stack-name"])}.json`);
@@ -163,8 +167,49 @@ describe("deployments", () => {
       "stack-name": "prod",
       policyPackConfigs: "policies/config/prod.json",
     });
-    expect(wf.jobs.prod.needs).toBe("dev");
+    expect(wf.jobs.prod.needs).toEqual(["dev", "image"]);
     expect(wf.jobs.prod.environment).toBe("production");
+  });
+  it("build image/Dockerfile with the pinned versions, push it to the stack's ECR repository, and up prod with its digest", () => {
+    const image = wf.jobs.image as Job & { outputs: Record<string, string> };
+    expect(image.environment).toBe("production");
+    const registry = image.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+    expect(registry?.with).toMatchObject({ command: "up", "stack-name": "prod", "work-dir": "registry" });
+    const push = image.steps.find((s) => s.run?.includes("docker buildx build image/"));
+    expect(push?.env?.REPOSITORY).toBe(
+      expr(`steps.${String((registry as Step & { id?: string }).id)}.outputs.repositoryUrl`),
+    );
+    expect(push?.run).toMatch(/--build-arg "POSTGRES_MINOR=\$POSTGRES_MINOR"/);
+    expect(push?.run).toMatch(/--build-arg "PGBACKREST_VERSION=\$PGBACKREST_VERSION"/);
+    expect(push?.run).toMatch(/--push/);
+    expect(push?.run).toMatch(/aws ecr describe-images/);
+    expect(push?.run).toMatch(/echo "image=\$REPOSITORY@\$digest" >> "\$GITHUB_OUTPUT"/);
+    expect(image.outputs.image).toBe(expr("steps.push.outputs.image"));
+    const up = wf.jobs.prod.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+    expect(up?.with?.["config-map"]).toBe(
+      `{pgstack:image: {value: '${expr("needs.image.outputs.image")}', secret: false}}`,
+    );
+  });
+  it("take the build args from the versions the spec pins (scripts/image-build-args.ts)", () => {
+    const result = spawnSync(
+      join(ROOT, "node_modules", ".bin", "tsx"),
+      [join(ROOT, "scripts", "image-build-args.ts"), "prod"],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const args = Object.fromEntries(
+      result.stdout
+        .trim()
+        .split("\n")
+        .map((line) => line.split("=", 2)),
+    );
+    expect(args).toEqual({
+      POSTGRES_MINOR: POSTGRES_MINOR[15],
+      PGBACKREST_VERSION,
+      TAG: `${POSTGRES_MINOR[15]}-pgbackrest${PGBACKREST_VERSION}`,
+    });
   });
   it("reach AWS through OIDC (no static keys) and Kubernetes through a kubeconfig file from a secret", () => {
     const prod = wf.jobs.prod;
