@@ -51,6 +51,7 @@ export function memberConfigUploads(spec: ClusterSpec): Upload[] {
   const uploads = [
     inConfigDir("postgresql.conf"),
     inConfigDir("pg_hba.conf"),
+    inConfigDir("pg_ident.conf"),
     inConfigDir("check-data-dir.sh", READ_ONLY_SCRIPT),
     inConfigDir("init-roles.sh", READ_ONLY_SCRIPT),
     inConfigDir("bootstrap-replica.sh", READ_ONLY_SCRIPT),

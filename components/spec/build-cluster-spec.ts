@@ -1,9 +1,11 @@
 import type { StackConfig } from "../config/stack-config";
 import { renderCommands } from "../render/commands";
 import { renderFiles } from "../render/files";
+import { renderMonitoringFiles } from "../render/monitoring-files";
 import type { ArchiveSpec, ClusterSpec, Layout, MemberSpec } from "./cluster-spec";
 import { defaultImage } from "./image";
 import { defaultLayout, STACK_CA_FILE } from "./layout";
+import { monitoringSpec } from "./monitoring";
 import { defaultMaxConnections, tune } from "./tuning";
 import { parseQuantity } from "./units";
 
@@ -18,7 +20,7 @@ export interface BuildOptions {
 }
 
 /** The spec without its rendered artefacts: what the renderers read. */
-export type ClusterModel = Omit<ClusterSpec, "files" | "commands">;
+export type ClusterModel = Omit<ClusterSpec, "files" | "commands" | "monitoringFiles">;
 
 /**
  * Stack config → ClusterSpec. Pure and deterministic: the same config gives the same spec,
@@ -97,10 +99,16 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
     },
     tuning: { parameters: tuning.parameters, memoryBudget: tuning.memoryBudget },
     archive,
+    monitoring: monitoringSpec(config),
     tls: config.tls,
     protect: config.protect,
   };
-  return { ...model, files: renderFiles(model), commands: renderCommands(model) };
+  return {
+    ...model,
+    files: renderFiles(model),
+    commands: renderCommands(model),
+    monitoringFiles: renderMonitoringFiles(model),
+  };
 }
 
 function memberSpecs(replicas: number): MemberSpec[] {
@@ -125,7 +133,11 @@ function archiveSpec(config: StackConfig, name: string, stack: string): ArchiveS
     retentionFull: config.archiveRetentionFull,
     retentionDiff: config.archiveRetentionDiff,
     archiveTimeoutSeconds: config.archiveTimeout,
-    schedules: { full: config.backupFullSchedule, diff: config.backupDiffSchedule },
+    schedules: {
+      full: config.backupFullSchedule,
+      diff: config.backupDiffSchedule,
+      drill: config.restoreDrillSchedule,
+    },
     encrypted: true,
     keyType,
     kmsKeyArn: store === "aws" ? config.kmsKeyArn : undefined,

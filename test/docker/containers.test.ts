@@ -86,6 +86,7 @@ describe("database members", () => {
     const expected: [string, keyof RenderedFiles, string][] = [
       [`${layout.configDir}/postgresql.conf`, "postgresql.conf", "0444"],
       [`${layout.configDir}/pg_hba.conf`, "pg_hba.conf", "0444"],
+      [`${layout.configDir}/pg_ident.conf`, "pg_ident.conf", "0444"],
       [`${layout.configDir}/check-data-dir.sh`, "check-data-dir.sh", "0555"],
       [`${layout.configDir}/init-roles.sh`, "init-roles.sh", "0555"],
       [`${layout.configDir}/bootstrap-replica.sh`, "bootstrap-replica.sh", "0555"],

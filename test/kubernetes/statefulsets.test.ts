@@ -196,6 +196,7 @@ describe("member StatefulSets", () => {
       expect.arrayContaining([
         "postgresql.conf",
         "pg_hba.conf",
+        "pg_ident.conf",
         "tls/server.crt",
         "tls/server.key",
         "tls/ca.crt",

@@ -1,0 +1,12 @@
+import type { ClusterModel } from "../spec/build-cluster-spec";
+import type { MonitoringFiles } from "../spec/cluster-spec";
+import { renderAlertRules } from "./alert-rules";
+import { renderExporterQueries } from "./exporter-queries";
+
+/** The rule file and the exporter's queries, rendered from the model. Pure: same model, same bytes. */
+export function renderMonitoringFiles(model: ClusterModel): MonitoringFiles {
+  return {
+    "alerts.yaml": renderAlertRules(model),
+    "exporter-queries.yaml": renderExporterQueries(model),
+  };
+}

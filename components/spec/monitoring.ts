@@ -1,0 +1,27 @@
+import type { StackConfig } from "../config/stack-config";
+import type { MonitoringSpec } from "./cluster-spec";
+
+/** The exporter's default port (prometheus-community/postgres_exporter, `--web.listen-address`). */
+export const EXPORTER_PORT = 9187;
+
+/**
+ * The exporter runs as `nobody` (uid 65534), the user its image declares. The PostgreSQL image is
+ * Debian, whose passwd names uid 65534 `nobody` too: peer authentication on the shared socket sees
+ * that name, and pg_ident maps it to the monitoring role. No password exists for the role.
+ */
+const EXPORTER_OS_USER = "nobody";
+const EXPORTER_UID = 65534;
+
+/** Who scrapes the members and how their series are labelled, from the stack config. */
+export function monitoringSpec(config: StackConfig): MonitoringSpec {
+  return {
+    enabled: config.monitoring,
+    namespace: config.monitoringNamespace,
+    role: "pgstack_monitor",
+    osUser: EXPORTER_OS_USER,
+    osUid: EXPORTER_UID,
+    exporterPort: EXPORTER_PORT,
+    clusterLabel: "pgstack_cluster",
+    memberLabel: "pgstack_member",
+  };
+}
