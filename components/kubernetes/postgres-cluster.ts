@@ -8,6 +8,8 @@ import type { S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { backupCronJobs } from "./backup-cronjob";
 import { renderedFilesConfigMap } from "./config-maps";
+import { exporterQueriesConfigMap, exporterSidecar } from "./exporter";
+import { stackMonitoring } from "./monitoring";
 import { objectNames, serviceHost } from "./names";
 import { stackNamespace } from "./namespace";
 import { stackNetworkPolicies } from "./network-policy";
@@ -110,6 +112,8 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
     const services = stackServices(spec, namespace, child);
     const networkPolicies = stackNetworkPolicies(spec, namespace, child);
     stackDisruptionBudgets(spec, namespace, child);
+    const exporterQueries = exporterQueriesConfigMap(spec, namespace, child);
+    if (spec.monitoring.enabled) stackMonitoring(spec, namespace, child);
 
     const member = (memberSpec: MemberSpec, dependsOn: pulumi.Resource[]) =>
       memberStatefulSet(
@@ -126,6 +130,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
             tls: (certificates.memberSecrets.get(memberSpec.name) as k8s.core.v1.Secret).metadata.name,
           },
           webIdentity: identity,
+          exporter: (socketVolume) => exporterSidecar(spec, exporterQueries.metadata.name, socketVolume),
         },
         // With spec.protect, `pulumi destroy` refuses, and a replacement (a changed volume
         // template) stops for a person to decide instead of recreating the member.

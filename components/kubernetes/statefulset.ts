@@ -4,6 +4,7 @@ import { INIT_COMMAND, memberStartArguments, replicaBootstrapCommand } from "../
 import { processMax } from "../render/pgbackrest-conf";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { formatQuantity } from "../spec/units";
+import type { ExporterSidecar } from "./exporter";
 import { fileMounts } from "./file-mounts";
 import { componentSelector, memberPodLabels, memberSelector, recommendedLabels } from "./labels";
 import { objectNames } from "./names";
@@ -55,6 +56,8 @@ export interface MemberDependencies {
   readonly sources: FileSources;
   /** IRSA: how PostgreSQL's archive_command/restore_command reach S3 (web-id key type). */
   readonly webIdentity?: WebIdentity;
+  /** The metrics exporter beside PostgreSQL (it shares the socket volume). */
+  readonly exporter?: (socketVolume: string) => ExporterSidecar;
 }
 
 /**
@@ -180,6 +183,12 @@ export function memberStatefulSet(
         ],
       }),
     );
+  }
+
+  if (deps.exporter) {
+    const exporter = deps.exporter(socket.name as string);
+    containers.push(exporter.container);
+    volumes.push(...exporter.volumes);
   }
 
   const name = names.member(member);

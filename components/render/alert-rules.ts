@@ -156,7 +156,7 @@ export function alertThresholds(model: ClusterModel): AlertThresholds {
     xidAgeCritical: XID_WRAPAROUND / 2,
     fullBackupMaxAgeSeconds: longestCronGapSeconds([schedules.full]) + backupGrace,
     anyBackupMaxAgeSeconds: longestCronGapSeconds([schedules.full, schedules.diff]) + backupGrace,
-    drillMaxAgeSeconds: longestCronGapSeconds([schedules.drill]) + backupGrace,
+    drillMaxAgeSeconds: longestCronGapSeconds([model.archive.drillSchedule]) + backupGrace,
     certificateWarningSeconds: CERTIFICATE_RENEWAL_DAYS * DAY,
     certificateCriticalSeconds: 7 * DAY,
   };
@@ -465,7 +465,7 @@ export function alertGroups(model: ClusterModel): AlertGroup[] {
           expr: `time() - ${J.drillLastSuccessTime}${sel()} > ${t.drillMaxAgeSeconds}`,
           severity: "warning",
           summary: `No restore drill of ${model.name} passed in ${human(t.drillMaxAgeSeconds)}.`,
-          description: `pgstack:restoreDrillSchedule is "${model.archive.schedules.drill}": its longest gap plus a full restore's time has passed.`,
+          description: `pgstack:restoreDrillSchedule is "${model.archive.drillSchedule}": its longest gap plus a full restore's time has passed.`,
         },
       ],
     },

@@ -133,11 +133,8 @@ function archiveSpec(config: StackConfig, name: string, stack: string): ArchiveS
     retentionFull: config.archiveRetentionFull,
     retentionDiff: config.archiveRetentionDiff,
     archiveTimeoutSeconds: config.archiveTimeout,
-    schedules: {
-      full: config.backupFullSchedule,
-      diff: config.backupDiffSchedule,
-      drill: config.restoreDrillSchedule,
-    },
+    schedules: { full: config.backupFullSchedule, diff: config.backupDiffSchedule },
+    drillSchedule: config.restoreDrillSchedule,
     encrypted: true,
     keyType,
     kmsKeyArn: store === "aws" ? config.kmsKeyArn : undefined,

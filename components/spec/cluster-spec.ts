@@ -199,8 +199,9 @@ export interface ArchiveSpec {
   readonly retentionFull: number;
   readonly retentionDiff: number;
   readonly archiveTimeoutSeconds: number;
-  /** Cron schedules (UTC) of the backups and of the restore drill. */
-  readonly schedules: { readonly full: string; readonly diff: string; readonly drill: string };
+  readonly schedules: { readonly full: string; readonly diff: string };
+  /** Cron schedule (UTC) of the restore drill; the drill-age alert is computed from it. */
+  readonly drillSchedule: string;
   /** Repository encryption (aes-256-cbc) with the `repoCipherPass` secret. */
   readonly encrypted: boolean;
   /** How pgBackRest authenticates to S3: static keys (from the include file) or web identity (IRSA). */
@@ -228,6 +229,8 @@ export interface MonitoringSpec {
   readonly clusterLabel: string;
   /** Label naming the member a series comes from. */
   readonly memberLabel: string;
+  /** Pinned images (digests): the exporter on both platforms; Prometheus and Alertmanager in dev. */
+  readonly images: { readonly exporter: string; readonly prometheus: string; readonly alertmanager: string };
 }
 
 /** Rendered monitoring files. */

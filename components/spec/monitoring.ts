@@ -1,5 +1,6 @@
 import type { StackConfig } from "../config/stack-config";
 import type { MonitoringSpec } from "./cluster-spec";
+import { ALERTMANAGER_IMAGE, POSTGRES_EXPORTER_IMAGE, PROMETHEUS_IMAGE } from "./monitoring-images";
 
 /** The exporter's default port (prometheus-community/postgres_exporter, `--web.listen-address`). */
 export const EXPORTER_PORT = 9187;
@@ -23,5 +24,10 @@ export function monitoringSpec(config: StackConfig): MonitoringSpec {
     exporterPort: EXPORTER_PORT,
     clusterLabel: "pgstack_cluster",
     memberLabel: "pgstack_member",
+    images: {
+      exporter: POSTGRES_EXPORTER_IMAGE,
+      prometheus: PROMETHEUS_IMAGE,
+      alertmanager: ALERTMANAGER_IMAGE,
+    },
   };
 }

@@ -136,7 +136,7 @@ describe("member StatefulSets", () => {
     const mounts = mountsOf(primary, "pgbackrest-server");
     expect(mounts["/var/lib/postgresql/data"].name).toBe("data");
     expect(mounts["/var/run/postgresql"].name).toBe("socket");
-    expect(podOf(replica).containers.map((c: Json) => c.name)).toEqual(["postgres"]);
+    expect(podOf(replica).containers.map((c: Json) => c.name)).toEqual(["postgres", "exporter"]);
   });
 
   it("meet the restricted profile: non-root postgres, no escalation, no capabilities, read-only root", () => {

@@ -13,7 +13,8 @@ export const archive: ArchiveSpec = {
   retentionFull: 2,
   retentionDiff: 6,
   archiveTimeoutSeconds: 60,
-  schedules: { full: "0 1 * * 0", diff: "0 1 * * 1-6", drill: "0 4 * * *" },
+  schedules: { full: "0 1 * * 0", diff: "0 1 * * 1-6" },
+  drillSchedule: "0 4 * * *",
   encrypted: true,
   keyType: "shared",
 };
