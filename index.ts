@@ -37,4 +37,4 @@ export const platform =
         archiveRoleArn: cluster.archiveRoleArn,
         secretNames: cluster.secretNames,
       }
-    : { volumes: cluster.volumes };
+    : { volumes: cluster.volumes, prometheusUrl: cluster.prometheusUrl };

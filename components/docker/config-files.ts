@@ -35,7 +35,8 @@ const SECRET_FILE = "0400";
 /** File name of the backup schedule (supercronic crontab) in the runner's config directory. */
 export const BACKUP_CRONTAB = "backup.crontab";
 
-function configFile(file: string, content: pulumi.Input<string>, mode = READ_ONLY_FILE): Upload {
+/** A configuration file uploaded root-owned and read-only (0444, or 0555 for a script). */
+export function configFile(file: string, content: pulumi.Input<string>, mode = READ_ONLY_FILE): Upload {
   return { file, content, owner: ROOT_UID, group: ROOT_UID, permissions: mode };
 }
 

@@ -10,6 +10,7 @@ import { StackCertificateAuthority } from "./certificates";
 import { memberConfigUploads, memberSecretUploads, memberTlsUploads, POSTGRES_USER } from "./config-files";
 import { postgresImage } from "./image";
 import { dockerLabels, MEMBER_LABEL } from "./labels";
+import { DevMonitoring, memberSocketVolume } from "./monitoring";
 import { clusterNetworks, PUBLISH_ADDRESS } from "./network";
 import { bucketCreated, objectStore } from "./object-store";
 import {
@@ -40,6 +41,8 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
   readonly volumes: pulumi.Output<Record<string, string>>;
   /** True once the bucket job has succeeded (MinIO), true at once for AWS. */
   readonly bucketReady: pulumi.Output<boolean>;
+  /** The Prometheus UI on 127.0.0.1 (pgstack:monitoring); undefined when off. */
+  readonly prometheusUrl: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgstack:docker:PostgresCluster", name, {}, opts);
@@ -63,9 +66,12 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
     }
 
     const containers = new Map<string, docker.Container>();
+    const sockets = new Map<string, docker.Volume>();
     const primary = spec.members.find((member) => member.role === "primary") as MemberSpec;
     for (const member of [primary, ...spec.members.filter((m) => m.role === "replica")]) {
       const volume = memberVolume(`${name}-${member.name}-data`, spec, member, this);
+      // The socket directory is a volume its exporter mounts too (peer authentication, no password).
+      sockets.set(member.name, memberSocketVolume(spec, member, this));
       const isPrimary = member.role === "primary";
       const published = isPrimary && spec.network.publishPort !== undefined;
       // A client of the published port connects to localhost: verify-full needs that name too.
@@ -93,7 +99,14 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
             ...memberTlsUploads(spec, certificate, ca.certPem),
             ...memberSecretUploads(spec, secrets, s3),
           ],
-          mounts: [{ type: "volume", source: volume.name, target: spec.layout.volumeDir }],
+          mounts: [
+            { type: "volume", source: volume.name, target: spec.layout.volumeDir },
+            {
+              type: "volume",
+              source: (sockets.get(member.name) as docker.Volume).name,
+              target: spec.layout.socketDir,
+            },
+          ],
           networksAdvanced,
           ports: published
             ? [
@@ -149,6 +162,13 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
       this,
     );
 
+    const monitoring = new DevMonitoring(
+      `${name}-monitoring`,
+      { spec, network: networks.cluster, sockets, members: containers },
+      { parent: this },
+    );
+    this.prometheusUrl = monitoring.prometheusUrl;
+
     const published = spec.network.publishPort;
     this.spec = pulumi.output(spec);
     this.connection = pulumi.output({
@@ -175,6 +195,7 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
       repository: this.repository,
       volumes: this.volumes,
       bucketReady: this.bucketReady,
+      prometheusUrl: this.prometheusUrl,
     });
   }
 }
