@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import {
@@ -329,6 +330,24 @@ describe.each(["dev", "prod"] as const)("alerts.yaml of the %s stack", (stack) =
     expect(run.output).toContain("SUCCESS");
     expect(run.status, run.output).toBe(0);
   }, 60_000);
+});
+
+describe("README runbooks", () => {
+  it("has a section for every alert of both stacks, where its runbook_url points", () => {
+    const headings = readFileSync("README.md", "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("#### "))
+      .map((line) => line.slice(5).trim());
+    for (const stack of ["dev", "prod"] as const) {
+      for (const group of alertGroups(committedStackSpec(stack))) {
+        for (const rule of group.rules) {
+          expect(headings, rule.alert).toContain(rule.alert);
+          // GitHub's anchor of a heading: lowercased, spaces to dashes; alert names have neither.
+          expect(runbookAnchor(rule.alert)).toBe(`README.md#${rule.alert.toLowerCase()}`);
+        }
+      }
+    }
+  });
 });
 
 describe("thresholds follow the stack config", () => {
