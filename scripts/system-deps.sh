@@ -9,10 +9,11 @@ command -v pgbackrest >/dev/null 2>&1 || missing+=(pgbackrest)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # promtool (package prometheus) checks and unit-tests the rendered alert rules; the exporter
 # runs the rendered custom queries against a local server as the monitoring role; amtool checks
-# the dev Alertmanager config.
+# the dev Alertmanager config; the runner's report script is proven through a Pushgateway.
 [ -x /usr/bin/promtool ] || missing+=(prometheus)
 [ -x /usr/bin/prometheus-postgres-exporter ] || missing+=(prometheus-postgres-exporter)
 [ -x /usr/bin/amtool ] || missing+=(prometheus-alertmanager)
+[ -x /usr/bin/prometheus-pushgateway ] || missing+=(prometheus-pushgateway)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -239,6 +239,8 @@ export interface MonitoringFiles {
   readonly "alerts.yaml": string;
   /** postgres_exporter custom queries (--extend.query-path) for what its collectors lack. */
   readonly "exporter-queries.yaml": string;
+  /** Run by the backup runner after each job: pushes its outcome to the Pushgateway. */
+  readonly "report-job.sh": string;
 }
 
 /** File contents, rendered from the spec. Mounted read-only by the platforms. */
