@@ -1,13 +1,16 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { alertThresholds } from "../../components/render/alert-rules";
 import { renderCommands } from "../../components/render/commands";
 import { exporterArgs, exporterDataSource } from "../../components/render/exporter-command";
 import { EXPORTER_METRICS } from "../../components/render/exporter-queries";
 import { renderFiles } from "../../components/render/files";
 import { renderMonitoringFiles } from "../../components/render/monitoring-files";
 import { monitoringRoleSql } from "../../components/render/monitoring-role";
+import { prometheusSetup } from "../../components/render/prometheus-config";
 import type { ClusterModel } from "../../components/spec/build-cluster-spec";
 import { withParameters } from "../render/fixtures";
 import {
@@ -35,6 +38,47 @@ let model: ClusterModel;
 let server: RunningPostgres | undefined;
 let exporter: ChildProcess | undefined;
 let metrics = "";
+let prometheus: ChildProcess | undefined;
+let prometheusUrl = "";
+
+/** Alerts firing in the test's Prometheus, with the member they name. */
+async function firing(): Promise<{ alertname: string; pgstack_member: string }[]> {
+  const body = (await (await fetch(`${prometheusUrl}/api/v1/alerts`)).json()) as {
+    data: { alerts: { labels: { alertname: string; pgstack_member: string }; state: string }[] };
+  };
+  return body.data.alerts.filter((a) => a.state === "firing").map((a) => a.labels);
+}
+
+async function until(what: string, check: (alerts: string[]) => boolean, seconds = 45): Promise<void> {
+  for (let i = 0; i < seconds * 2; i++) {
+    if (check((await firing()).map((a) => `${a.alertname}@${a.pgstack_member}`))) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`timed out waiting for ${what}: firing ${JSON.stringify(await firing())}`);
+}
+
+/** A psql session of the postgres OS user on the member's socket, fed from a pipe. */
+function session(): ChildProcess {
+  const { layout } = model;
+  return spawn(
+    "/usr/sbin/runuser",
+    [
+      "-u",
+      "postgres",
+      "--",
+      join(PG_BIN, "psql"),
+      "-X",
+      "-q",
+      "-h",
+      layout.socketDir,
+      "-p",
+      String(layout.port),
+      "-d",
+      "postgres",
+    ],
+    { stdio: ["pipe", "ignore", "ignore"] },
+  );
+}
 
 function asNobody(argv: readonly string[]) {
   return spawnSync("/usr/sbin/runuser", ["-u", model.monitoring.osUser, "--", ...argv], {
@@ -84,6 +128,21 @@ beforeAll(async () => {
       section: "Files",
       source: "fixed",
       reason: "The rendered ident map.",
+    },
+    // Short timeouts make the session alerts' thresholds (half of each) fit a test.
+    {
+      name: "statement_timeout",
+      value: "20s",
+      section: "Timeouts and locks",
+      source: "computed",
+      reason: "Test.",
+    },
+    {
+      name: "idle_in_transaction_session_timeout",
+      value: "20s",
+      section: "Timeouts and locks",
+      source: "computed",
+      reason: "Test.",
     },
   ]);
   const { layout } = model;
@@ -157,13 +216,46 @@ beforeAll(async () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+
+  // Debian's Prometheus with the rendered scrape setup and rules, evaluating every second.
+  const rulesDir = join(root, "prometheus");
+  mkdirSync(rulesDir);
+  writeFileSync(join(rulesDir, "alerts.yaml"), renderMonitoringFiles(model)["alerts.yaml"]);
+  const setup = prometheusSetup(model, {
+    exporterAddress: (member) => (member.role === "primary" ? `127.0.0.1:${port}` : "127.0.0.1:1"),
+    rulesDir,
+    scrapeInterval: "1s",
+    evaluationInterval: "1s",
+  });
+  writeFileSync(join(rulesDir, "prometheus.yml"), stringify(setup.config));
+  const prometheusPort = await freePort();
+  prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
+  prometheus = spawn(
+    "/usr/bin/prometheus",
+    [
+      `--config.file=${join(rulesDir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(rulesDir, "tsdb")}`,
+      `--web.listen-address=127.0.0.1:${prometheusPort}`,
+    ],
+    { stdio: "ignore" },
+  );
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      if ((await fetch(`${prometheusUrl}/-/ready`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }, 120_000);
 
 afterAll(async () => {
-  if (exporter?.pid !== undefined && exporter.exitCode === null) {
-    const exited = new Promise((resolve) => exporter?.once("exit", resolve));
-    exporter.kill("SIGTERM");
-    await exited;
+  for (const child of [prometheus, exporter]) {
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
   }
   await server?.stop();
   rmSync(root, { recursive: true, force: true });
@@ -239,4 +331,43 @@ describe("the exporter on the rendered configuration", () => {
     ]);
     expect(app.status).not.toBe(0);
   });
+});
+
+describe("alerts on the live member (Prometheus with the rendered rules, 1 s evaluations)", () => {
+  it("a healthy member fires nothing over several evaluations", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    expect(await firing()).toEqual([]);
+  });
+
+  it("a query running past half of statement_timeout fires PgstackLongRunningQuery; it clears when the query ends", async () => {
+    expect(alertThresholds(model).longQuerySeconds).toBe(10);
+    const psql = session();
+    const ended = new Promise((resolve) => psql.once("exit", resolve));
+    psql.stdin?.end("SELECT pg_sleep(15);\n");
+    await until("PgstackLongRunningQuery on primary", (alerts) =>
+      alerts.includes("PgstackLongRunningQuery@primary"),
+    );
+    await ended;
+    await until(
+      "PgstackLongRunningQuery cleared",
+      (alerts) => !alerts.includes("PgstackLongRunningQuery@primary"),
+    );
+  }, 60_000);
+
+  it("a transaction left idle fires PgstackIdleInTransaction before the server ends it, and clears after", async () => {
+    expect(alertThresholds(model).idleInTransactionSeconds).toBe(10);
+    const psql = session();
+    const ended = new Promise((resolve) => psql.once("exit", resolve));
+    psql.stdin?.write("BEGIN;\nSELECT 1;\n");
+    await until("PgstackIdleInTransaction on primary", (alerts) =>
+      alerts.includes("PgstackIdleInTransaction@primary"),
+    );
+    // idle_in_transaction_session_timeout (20 s) ends the session; then the alert clears.
+    await until(
+      "PgstackIdleInTransaction cleared",
+      (alerts) => !alerts.includes("PgstackIdleInTransaction@primary"),
+    );
+    psql.stdin?.end();
+    await ended;
+  }, 60_000);
 });
