@@ -241,6 +241,8 @@ export interface MonitoringFiles {
   readonly "exporter-queries.yaml": string;
   /** Run by the backup runner after each job: pushes its outcome to the Pushgateway. */
   readonly "report-job.sh": string;
+  /** Grafana dashboard (import it) of the rules' series, with the alerts' thresholds. */
+  readonly "grafana-dashboard.json": string;
 }
 
 /** File contents, rendered from the spec. Mounted read-only by the platforms. */
