@@ -8,6 +8,13 @@ import { componentSelector, MEMBER_LABEL, recommendedLabels } from "./labels";
 /** The pod label naming the member, as Prometheus' Kubernetes discovery exposes it. */
 const MEMBER_META_LABEL = `__meta_kubernetes_pod_label_${MEMBER_LABEL.replaceAll(/[^a-zA-Z0-9_]/g, "_")}`;
 
+/**
+ * The service account of kube-prometheus's Prometheus. Its RBAC covers only a few namespaces
+ * (default, kube-system, monitoring): the stack lets it discover its own pods. A Prometheus with
+ * cluster-wide discovery (kube-prometheus-stack's Helm chart) does not need this grant.
+ */
+export const PROMETHEUS_SERVICE_ACCOUNT = "prometheus-k8s";
+
 /** Scrape interval of the exporters: a few queries each time, well under the rules' 1m `for:`s. */
 export const SCRAPE_INTERVAL = "30s";
 
@@ -80,5 +87,25 @@ export function stackMonitoring(
     },
     opts,
   );
-  return [podMonitor, rules, metricsPolicy];
+  // Discovery of the member pods (read-only, pods only) for the monitoring namespace's Prometheus.
+  const discovery = new k8s.rbac.v1.Role(
+    `${spec.name}-prometheus-discovery`,
+    {
+      metadata: { name: `${spec.name}-prometheus-discovery`, namespace, labels },
+      rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }],
+    },
+    opts,
+  );
+  const discoveryBinding = new k8s.rbac.v1.RoleBinding(
+    `${spec.name}-prometheus-discovery`,
+    {
+      metadata: { name: `${spec.name}-prometheus-discovery`, namespace, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: discovery.metadata.name },
+      subjects: [
+        { kind: "ServiceAccount", name: PROMETHEUS_SERVICE_ACCOUNT, namespace: monitoring.namespace },
+      ],
+    },
+    opts,
+  );
+  return [podMonitor, rules, metricsPolicy, discovery, discoveryBinding];
 }

@@ -123,4 +123,18 @@ describe("monitoring objects (pgstack:monitoring)", () => {
       ],
     });
   });
+
+  it("lets kube-prometheus's Prometheus discover the member pods, read-only, and nothing else", () => {
+    const [role] = stack
+      .ofType("kubernetes:rbac.authorization.k8s.io/v1:Role")
+      .map((r) => unwrap(r.inputs) as Json);
+    expect(role.rules).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }]);
+    const [binding] = stack
+      .ofType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+      .map((r) => unwrap(r.inputs) as Json);
+    expect(binding.metadata.namespace).toBe("pgstack-prod");
+    expect(binding.subjects).toEqual([
+      { kind: "ServiceAccount", name: "prometheus-k8s", namespace: "monitoring" },
+    ]);
+  });
 });
