@@ -11,7 +11,8 @@ export type DockerRole =
   | "image"
   | "exporter"
   | "prometheus"
-  | "alertmanager";
+  | "alertmanager"
+  | "pushgateway";
 
 /** Label keys on every container, volume and network of a stack: `docker ps --filter label=pgstack.stack=dev`. */
 export const STACK_LABEL = "pgstack.stack";

@@ -14,6 +14,7 @@ import {
 } from "../render/prometheus-config";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { memberResourceName } from "../spec/layout";
+import { PUSHGATEWAY_PORT, pushgatewayName } from "../spec/monitoring";
 import { configFile } from "./config-files";
 import { dockerLabels, MEMBER_LABEL } from "./labels";
 import { PUBLISH_ADDRESS } from "./network";
@@ -23,8 +24,8 @@ const PROMETHEUS_PORT = 9090;
 const ALERTMANAGER_PORT = 9093;
 
 /** Memory (MB) and CPUs of each monitoring container: small, fixed, never taken from PostgreSQL's budget. */
-const MEMORY_MB = { exporter: 128, prometheus: 512, alertmanager: 128 } as const;
-const CPUS = { exporter: "0.25", prometheus: "0.5", alertmanager: "0.25" } as const;
+const MEMORY_MB = { exporter: 128, prometheus: 512, alertmanager: 128, pushgateway: 64 } as const;
+const CPUS = { exporter: "0.25", prometheus: "0.5", alertmanager: "0.25", pushgateway: "0.25" } as const;
 
 /** A busybox `wget` of a local URL: the Prometheus project's images ship busybox, not curl. */
 const httpHealthcheck = (url: string, startPeriod = "30s"): docker.types.input.ContainerHealthcheck => ({
@@ -69,7 +70,8 @@ export interface DevMonitoringArgs {
 /**
  * Monitoring of a dev stack: the postgres_exporter beside each member (always), and with
  * pgstack:monitoring Prometheus (the rendered alerts.yaml, its UI published on 127.0.0.1 only, on
- * a port Docker picks) and Alertmanager on the stack's network.
+ * a port Docker picks), Alertmanager and the Pushgateway for the runner's job results, on the
+ * stack's network.
  */
 export class DevMonitoring extends pulumi.ComponentResource {
   /** Address of the Prometheus UI on this host; undefined without pgstack:monitoring. */
@@ -154,6 +156,41 @@ export class DevMonitoring extends pulumi.ComponentResource {
       { parent: this, deleteBeforeReplace: true },
     );
 
+    // The backup runner's jobs push their outcome here (report-job.sh); kept on a volume, so a
+    // restart does not forget when the last backup succeeded.
+    const pushgatewayHost = pushgatewayName(spec.name);
+    const pushgatewayStore = new docker.Volume(
+      `${name}-pushgateway-store`,
+      {
+        name: `${spec.name}-pushgateway-store`,
+        driver: "local",
+        labels: dockerLabels(spec, "pushgateway", { "pgstack.content": "job-results" }),
+      },
+      { parent: this },
+    );
+    new docker.Container(
+      `${name}-pushgateway`,
+      {
+        name: pushgatewayHost,
+        hostname: pushgatewayHost,
+        image: monitoring.images.pushgateway,
+        command: [
+          `--web.listen-address=:${PUSHGATEWAY_PORT}`,
+          "--persistence.file=/pushgateway/results.data",
+          "--persistence.interval=1m",
+        ],
+        mounts: [{ type: "volume", source: pushgatewayStore.name, target: "/pushgateway" }],
+        networksAdvanced: [{ name: network.name, aliases: [pushgatewayHost] }],
+        memory: MEMORY_MB.pushgateway,
+        memorySwap: MEMORY_MB.pushgateway,
+        cpus: CPUS.pushgateway,
+        healthcheck: httpHealthcheck(`http://127.0.0.1:${PUSHGATEWAY_PORT}/-/ready`),
+        labels: dockerLabels(spec, "pushgateway"),
+        ...common,
+      },
+      { parent: this, deleteBeforeReplace: true },
+    );
+
     // Publishing needs a network with a gateway; the stack's own may be internal (MinIO).
     const publish = new docker.Network(
       `${name}-prometheus-publish`,
@@ -196,6 +233,7 @@ export class DevMonitoring extends pulumi.ComponentResource {
             renderPrometheusConfig(spec, {
               exporterAddress: (member) => `${exporterHost(spec, member)}:${monitoring.exporterPort}`,
               alertmanagers: [`${alertmanagerHost}:${ALERTMANAGER_PORT}`],
+              pushgateway: `${pushgatewayHost}:${PUSHGATEWAY_PORT}`,
             }),
           ),
           configFile(`${PROMETHEUS_RULES_DIR}/${ALERT_RULES_FILE}`, spec.monitoringFiles["alerts.yaml"]),

@@ -99,7 +99,7 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
     },
     tuning: { parameters: tuning.parameters, memoryBudget: tuning.memoryBudget },
     archive,
-    monitoring: monitoringSpec(config),
+    monitoring: monitoringSpec(config, name, namespace),
     tls: config.tls,
     protect: config.protect,
   };

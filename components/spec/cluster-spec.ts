@@ -230,7 +230,17 @@ export interface MonitoringSpec {
   /** Label naming the member a series comes from. */
   readonly memberLabel: string;
   /** Pinned images (digests): the exporter on both platforms; Prometheus and Alertmanager in dev. */
-  readonly images: { readonly exporter: string; readonly prometheus: string; readonly alertmanager: string };
+  readonly images: {
+    readonly exporter: string;
+    readonly prometheus: string;
+    readonly alertmanager: string;
+    readonly pushgateway: string;
+  };
+  /**
+   * Base URL of the stack's Pushgateway (with pgstack:monitoring), where the backup runner's jobs
+   * push their outcome with report-job.sh ($PGSTACK_PUSHGATEWAY).
+   */
+  readonly pushgatewayUrl: string;
 }
 
 /** Rendered monitoring files. */

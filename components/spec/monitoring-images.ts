@@ -26,3 +26,11 @@ export const PROMETHEUS_IMAGE =
  */
 export const ALERTMANAGER_IMAGE =
   "prom/alertmanager:v0.28.1@sha256:27c475db5fb156cab31d5c18a4251ac7ed567746a2483ff264516437a39b15ba";
+
+/**
+ * Pushgateway v1.11.1, where the backup runner's jobs push their outcome. The digest is the
+ * manifest list of `prom/pushgateway:v1.11.1`, pinned identically by independent public
+ * repositories (a diagnostics script and a compose stack's image list).
+ */
+export const PUSHGATEWAY_IMAGE =
+  "prom/pushgateway:v1.11.1@sha256:03738d278e082ee9821df730c741b3b465c251fc2b68a85883def301a55a6215";

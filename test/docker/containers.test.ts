@@ -33,8 +33,8 @@ const script = (container: RegisteredResource) => {
 
 describe("every long-running container", () => {
   it("has a healthcheck with interval, timeout, retries and start period", () => {
-    // Members, runner, MinIO; an exporter per member, Prometheus and Alertmanager (pgstack:monitoring).
-    expect(services(dev)).toHaveLength(8);
+    // Members, runner, MinIO; an exporter per member; Prometheus, Alertmanager and the Pushgateway.
+    expect(services(dev)).toHaveLength(9);
     for (const container of services(dev)) {
       const healthcheck = container.inputs.healthcheck as Record<string, unknown>;
       expect(healthcheck, container.name).toBeDefined();

@@ -39,7 +39,7 @@ describe("the PostgreSQL image of a dev stack", () => {
     const builtId = mockImageId(dev.spec.postgres.image);
     // MinIO and the monitoring containers run their own pinned images.
     const pgstackContainers = ofType(dev, CONTAINER).filter(
-      (c) => !/minio|exporter|prometheus|alertmanager/.test(String(c.inputs.name)),
+      (c) => !/minio|exporter|prometheus|alertmanager|pushgateway/.test(String(c.inputs.name)),
     );
     expect(pgstackContainers.map((c) => c.inputs.name).sort()).toEqual([
       "pgstack-dev-backup-runner",

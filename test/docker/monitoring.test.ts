@@ -99,6 +99,12 @@ describe("Prometheus and Alertmanager (pgstack:monitoring)", () => {
     expect(config.alerting.alertmanagers[0].static_configs[0].targets).toEqual([
       "pgstack-dev-alertmanager:9093",
     ]);
+    // The runner's job results, with the labels they were pushed with.
+    expect(config.scrape_configs[1]).toEqual({
+      job_name: "pgstack_backup_runner",
+      honor_labels: true,
+      static_configs: [{ targets: ["pgstack-dev-pushgateway:9091"] }],
+    });
   });
 
   it("publishes the UI on 127.0.0.1 only and names its address in the outputs", () => {
@@ -131,5 +137,16 @@ describe("Prometheus and Alertmanager (pgstack:monitoring)", () => {
     expect(upload("pgstack-dev-alertmanager", "/etc/alertmanager/alertmanager.yml")?.content).toBe(
       renderAlertmanagerConfig(dev.spec),
     );
+  });
+
+  it("runs the Pushgateway the runner's report-job.sh pushes to, its results kept on a volume", () => {
+    const pushgateway = containerNamed(dev, "pgstack-dev-pushgateway");
+    expect(pushgateway.inputs.image).toMatch(/^prom\/pushgateway:v[\d.]+@sha256:[0-9a-f]{64}$/);
+    expect(pushgateway.inputs.mounts).toEqual([
+      { type: "volume", source: "pgstack-dev-pushgateway-store", target: "/pushgateway" },
+    ]);
+    expect(pushgateway.inputs.command).toContain("--persistence.file=/pushgateway/results.data");
+    expect(pushgateway.inputs.ports).toBeUndefined();
+    expect(dev.spec.monitoring.pushgatewayUrl).toBe("http://pgstack-dev-pushgateway:9091");
   });
 });
