@@ -78,7 +78,10 @@ describe("the exporter beside each member", () => {
 
 describe("monitoring objects (pgstack:monitoring)", () => {
   it("a PodMonitor scrapes the members' metrics port, labelled with cluster and member", () => {
-    const [podMonitor] = stack.ofType(`${CUSTOM}PodMonitor`).map((r) => unwrap(r.inputs) as Json);
+    const podMonitor = stack
+      .ofType(`${CUSTOM}PodMonitor`)
+      .map((r) => unwrap(r.inputs) as Json)
+      .find((m) => m.metadata.name === "pgstack-prod-exporters") as Json;
     expect(podMonitor.spec.selector.matchLabels).toEqual({
       "app.kubernetes.io/name": "postgresql",
       "app.kubernetes.io/instance": "pgstack-prod",
@@ -135,6 +138,75 @@ describe("monitoring objects (pgstack:monitoring)", () => {
     expect(binding.metadata.namespace).toBe("pgstack-prod");
     expect(binding.subjects).toEqual([
       { kind: "ServiceAccount", name: "prometheus-k8s", namespace: "monitoring" },
+    ]);
+  });
+
+  it("runs the Pushgateway the runner pushes to: restricted, results on a protected volume, scraped keeping the pushed labels", () => {
+    const deployment = unwrap(
+      stack.named("kubernetes:apps/v1:Deployment", "pgstack-prod-pushgateway").inputs,
+    ) as Json;
+    const pod = deployment.spec.template.spec;
+    const [container] = pod.containers;
+    expect(container.image).toMatch(/^prom\/pushgateway:v[\d.]+@sha256:[0-9a-f]{64}$/);
+    expect(container.resources.requests).toEqual(container.resources.limits);
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 65534,
+      readOnlyRootFilesystem: true,
+    });
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(deployment.spec.strategy).toEqual({ type: "Recreate" });
+    const claim = stack.named("kubernetes:core/v1:PersistentVolumeClaim", "pgstack-prod-pushgateway");
+    expect(claim.protect).toBe(true);
+    expect(stack.spec.monitoring.pushgatewayUrl).toBe(
+      "http://pgstack-prod-pushgateway.pgstack-prod.svc.cluster.local:9091",
+    );
+    const monitor = stack
+      .ofType(`${CUSTOM}PodMonitor`)
+      .map((r) => unwrap(r.inputs) as Json)
+      .find((m) => m.metadata.name === "pgstack-prod-pushgateway") as Json;
+    expect(monitor.spec.podMetricsEndpoints).toEqual([{ port: "http", interval: "30s", honorLabels: true }]);
+  });
+
+  it("admits only the backup runner and the monitoring namespace to the Pushgateway", () => {
+    const policies = stack
+      .ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+      .map((r) => unwrap(r.inputs) as Json);
+    const gateway = policies.find((p) => p.metadata.name === "pgstack-prod-pushgateway") as Json;
+    expect(gateway.spec.ingress).toEqual([
+      {
+        from: [
+          {
+            podSelector: {
+              matchLabels: {
+                "app.kubernetes.io/name": "postgresql",
+                "app.kubernetes.io/instance": "pgstack-prod",
+                "app.kubernetes.io/component": "backup",
+              },
+            },
+          },
+          { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } },
+        ],
+        ports: [{ protocol: "TCP", port: 9091 }],
+      },
+    ]);
+    expect(gateway.spec.egress).toEqual([]);
+    const runner = policies.find((p) => p.metadata.name === "pgstack-prod-backup-to-pushgateway") as Json;
+    expect(runner.spec.egress).toEqual([
+      {
+        to: [
+          {
+            podSelector: {
+              matchLabels: {
+                "app.kubernetes.io/name": "postgresql",
+                "app.kubernetes.io/instance": "pgstack-prod",
+                "app.kubernetes.io/component": "monitoring",
+              },
+            },
+          },
+        ],
+        ports: [{ protocol: "TCP", port: 9091 }],
+      },
     ]);
   });
 });
