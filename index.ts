@@ -52,4 +52,4 @@ export const platform =
         caCertificate: cluster.caCertificate,
         caConfigMap: cluster.caConfigMap,
       }
-    : { volumes: cluster.volumes };
+    : { volumes: cluster.volumes, prometheusUrl: cluster.prometheusUrl };

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Runs before `npm test`: the proving ground runs the rendered configuration on real
-# PostgreSQL 15 and pgBackRest binaries. Installs them with apt when run as root (CI and fresh
+# PostgreSQL 15 and pgBackRest binaries; the alert rules are tested with promtool. Installs them with apt when run as root (CI and fresh
 # machines); otherwise names the command to run.
 set -euo pipefail
 missing=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
 command -v pgbackrest >/dev/null 2>&1 || missing+=(pgbackrest)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# promtool (package prometheus) checks and unit-tests the rendered alert rules; the exporter
+# runs the rendered custom queries against a local server as the monitoring role; amtool checks
+# the dev Alertmanager config; the runner's report script is proven through a Pushgateway.
+[ -x /usr/bin/promtool ] || missing+=(prometheus)
+[ -x /usr/bin/prometheus-postgres-exporter ] || missing+=(prometheus-postgres-exporter)
+[ -x /usr/bin/amtool ] || missing+=(prometheus-alertmanager)
+[ -x /usr/bin/prometheus-pushgateway ] || missing+=(prometheus-pushgateway)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -270,6 +270,15 @@ export const stackConfigSchema = z
      * list and the VPC endpoints.
      */
     awsEgressCidrs: list(cidr, "52.218.0.0/17").default([]),
+    /**
+     * Metrics and alerts: Prometheus and Alertmanager beside a Docker stack; a PodMonitor and a
+     * PrometheusRule for the Prometheus operator on Kubernetes. The exporter runs either way.
+     */
+    monitoring: flag().default(true),
+    /** Kubernetes: namespace of the Prometheus that scrapes the exporters (NetworkPolicy). */
+    monitoringNamespace: dnsLabel.default("monitoring"),
+    /** Cron schedule (UTC) of the restore drill; its alert fires when no drill passed within it. */
+    restoreDrillSchedule: cron.default("0 4 * * *"),
     /** Kubernetes: how pods get S3 access: IAM role for the service account, or an access key Secret. */
     s3Access: oneOf(S3_ACCESS_MODES).default("irsa"),
     /** Kubernetes + IRSA: ARN of the cluster's IAM OIDC provider. */

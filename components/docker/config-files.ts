@@ -35,7 +35,8 @@ const SECRET_FILE = "0400";
 /** File name of the backup schedule (supercronic crontab) in the runner's config directory. */
 export const BACKUP_CRONTAB = "backup.crontab";
 
-function configFile(file: string, content: pulumi.Input<string>, mode = READ_ONLY_FILE): Upload {
+/** A configuration file uploaded root-owned and read-only (0444, or 0555 for a script). */
+export function configFile(file: string, content: pulumi.Input<string>, mode = READ_ONLY_FILE): Upload {
   return { file, content, owner: ROOT_UID, group: ROOT_UID, permissions: mode };
 }
 
@@ -51,6 +52,7 @@ export function memberConfigUploads(spec: ClusterSpec): Upload[] {
   const uploads = [
     inConfigDir("postgresql.conf"),
     inConfigDir("pg_hba.conf"),
+    inConfigDir("pg_ident.conf"),
     inConfigDir("check-data-dir.sh", READ_ONLY_SCRIPT),
     inConfigDir("init-roles.sh", READ_ONLY_SCRIPT),
     inConfigDir("bootstrap-replica.sh", READ_ONLY_SCRIPT),

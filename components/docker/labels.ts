@@ -8,7 +8,11 @@ export type DockerRole =
   | "object-store"
   | "object-store-setup"
   | "network"
-  | "image";
+  | "image"
+  | "exporter"
+  | "prometheus"
+  | "alertmanager"
+  | "pushgateway";
 
 /** Label keys on every container, volume and network of a stack: `docker ps --filter label=pgstack.stack=dev`. */
 export const STACK_LABEL = "pgstack.stack";

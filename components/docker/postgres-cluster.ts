@@ -12,6 +12,7 @@ import { StackCertificateAuthority } from "./certificates";
 import { memberConfigUploads, memberSecretUploads, memberTlsUploads, POSTGRES_USER } from "./config-files";
 import { postgresImage } from "./image";
 import { dockerLabels, MEMBER_LABEL } from "./labels";
+import { DevMonitoring, memberSocketVolume } from "./monitoring";
 import { clusterNetworks, PUBLISH_ADDRESS } from "./network";
 import { objectStore } from "./object-store";
 import {
@@ -47,6 +48,8 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
   readonly volumes: pulumi.Output<Record<string, string>>;
   /** True once the local S3 store is healthy (it creates the bucket itself at start), true at once for AWS. */
   readonly bucketReady: pulumi.Output<boolean>;
+  /** The Prometheus UI on 127.0.0.1 (pgstack:monitoring); undefined when off. */
+  readonly prometheusUrl: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: PostgresClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pgstack:docker:PostgresCluster", name, {}, opts);
@@ -81,9 +84,12 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
     }
 
     const containers = new Map<string, docker.Container>();
+    const sockets = new Map<string, docker.Volume>();
     const primary = spec.members.find((member) => member.role === "primary") as MemberSpec;
     for (const member of [primary, ...spec.members.filter((m) => m.role === "replica")]) {
       const volume = memberVolume(`${name}-${member.name}-data`, spec, member, this);
+      // The socket directory is a volume its exporter mounts too (peer authentication, no password).
+      sockets.set(member.name, memberSocketVolume(spec, member, this));
       const isPrimary = member.role === "primary";
       const published = isPrimary && spec.network.publishPort !== undefined;
       // A client of the published port connects to localhost or 127.0.0.1: verify-full needs them too.
@@ -112,7 +118,14 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
             ...memberTlsUploads(spec, certificate, ca.certPem),
             ...memberSecretUploads(spec, secrets, s3),
           ],
-          mounts: [{ type: "volume", source: volume.name, target: spec.layout.volumeDir }],
+          mounts: [
+            { type: "volume", source: volume.name, target: spec.layout.volumeDir },
+            {
+              type: "volume",
+              source: (sockets.get(member.name) as docker.Volume).name,
+              target: spec.layout.socketDir,
+            },
+          ],
           networksAdvanced,
           ports: published
             ? [
@@ -170,6 +183,13 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
       this,
     );
 
+    const monitoring = new DevMonitoring(
+      `${name}-monitoring`,
+      { spec, network: networks.cluster, sockets, members: containers },
+      { parent: this },
+    );
+    this.prometheusUrl = monitoring.prometheusUrl;
+
     this.spec = pulumi.output(spec);
     this.connection = pulumi.output(hostConnection(spec));
     this.caCertificate = ca.certPem;
@@ -194,6 +214,7 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
       bucketReady: this.bucketReady,
       caCertificate: this.caCertificate,
       psql: this.psql,
+      prometheusUrl: this.prometheusUrl,
     });
   }
 }

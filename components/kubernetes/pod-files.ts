@@ -50,6 +50,7 @@ export function podFiles(spec: ClusterSpec, sources: FileSources) {
       [
         "postgresql.conf",
         "pg_hba.conf",
+        "pg_ident.conf",
         "check-data-dir.sh",
         "init-roles.sh",
         "bootstrap-replica.sh",

@@ -8,6 +8,8 @@ import type { S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 import { backupCronJobs } from "./backup-cronjob";
 import { renderedFilesConfigMap, settingsConfigMap } from "./config-maps";
+import { exporterQueriesConfigMap, exporterSidecar } from "./exporter";
+import { stackMonitoring } from "./monitoring";
 import { objectNames, serviceHost } from "./names";
 import { stackNamespace } from "./namespace";
 import { stackNetworkPolicies } from "./network-policy";
@@ -115,6 +117,8 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
     const services = stackServices(spec, namespace, child);
     const networkPolicies = stackNetworkPolicies(spec, namespace, child);
     stackDisruptionBudgets(spec, namespace, child);
+    const exporterQueries = exporterQueriesConfigMap(spec, namespace, child);
+    if (spec.monitoring.enabled) stackMonitoring(spec, namespace, child);
 
     const member = (memberSpec: MemberSpec, dependsOn: pulumi.Resource[]) =>
       memberStatefulSet(
@@ -133,6 +137,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
           },
           webIdentity: identity,
           certificateHash: certificates.memberCertificateHashes.get(memberSpec.name) as pulumi.Output<string>,
+          exporter: (socketVolume) => exporterSidecar(spec, exporterQueries.metadata.name, socketVolume),
         },
         // With spec.protect, `pulumi destroy` refuses, and a replacement (a changed volume
         // template) stops for a person to decide instead of recreating the member.

@@ -7,6 +7,7 @@ import { restartLevelSettings } from "../spec/restart-parameters";
 import { formatQuantity } from "../spec/units";
 import { SETTINGS_FILES } from "./config-maps";
 import { guaranteed } from "./container-resources";
+import type { ExporterSidecar } from "./exporter";
 import { fileMounts } from "./file-mounts";
 import { componentSelector, memberPodLabels, memberSelector, recommendedLabels } from "./labels";
 import { objectNames } from "./names";
@@ -55,6 +56,8 @@ export interface MemberDependencies {
   readonly webIdentity?: WebIdentity;
   /** SHA-256 of the member's certificate and CA: a renewal changes it and rolls the pod. */
   readonly certificateHash: pulumi.Input<string>;
+  /** The metrics exporter beside PostgreSQL (it shares the socket volume). */
+  readonly exporter?: (socketVolume: string) => ExporterSidecar;
 }
 
 /** Pod template annotation holding the member's certificate hash. */
@@ -203,6 +206,12 @@ export function memberStatefulSet(
         ],
       }),
     );
+  }
+
+  if (deps.exporter) {
+    const exporter = deps.exporter(socket.name as string);
+    containers.push(exporter.container);
+    volumes.push(...exporter.volumes);
   }
 
   const name = names.member(member);

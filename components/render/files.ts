@@ -4,6 +4,7 @@ import { renderCheckDataDir } from "./data-dir-check";
 import { renderInitRoles } from "./init-roles";
 import { renderStartMember } from "./member-entrypoint";
 import { renderPgHbaConf } from "./pg-hba-conf";
+import { renderPgIdentConf } from "./pg-ident-conf";
 import { renderPgbackrestConf, renderPgbackrestRunnerConf } from "./pgbackrest-conf";
 import { renderPostgresqlConf } from "./postgresql-conf";
 import { renderBootstrapReplica } from "./replica-bootstrap";
@@ -13,6 +14,7 @@ export function renderFiles(model: ClusterModel): RenderedFiles {
   return {
     "postgresql.conf": renderPostgresqlConf(model),
     "pg_hba.conf": renderPgHbaConf(model),
+    "pg_ident.conf": renderPgIdentConf(model),
     "pgbackrest.conf": renderPgbackrestConf(model),
     "pgbackrest-runner.conf": renderPgbackrestRunnerConf(model),
     "check-data-dir.sh": renderCheckDataDir(model),

@@ -1,5 +1,6 @@
 import type { ClusterModel } from "../spec/build-cluster-spec";
 import { commentLines, generatedHeader } from "./generated-header";
+import { monitoringRoleSql } from "./monitoring-role";
 import { SECRET_FILES } from "./secret-files";
 
 /** An SQL identifier, double-quoted. */
@@ -88,6 +89,9 @@ export function renderInitRoles(model: ClusterModel): string {
     "\\endif",
     "-- Only its owner (and the superuser) may connect: other roles get access by an explicit grant.",
     `REVOKE CONNECT, TEMPORARY ON DATABASE ${quoteIdent(postgres.database)} FROM PUBLIC;`,
+    "",
+    "",
+    ...monitoringRoleSql(model),
     "",
     "-- Query statistics in the application database (the library is preloaded by postgresql.conf).",
     `\\connect ${quoteIdent(postgres.database)}`,

@@ -1,5 +1,7 @@
 import type { ClusterModel } from "../spec/build-cluster-spec";
 import { commentLines, generatedHeader } from "./generated-header";
+import { MONITORING_DATABASE } from "./monitoring-role";
+import { MONITORING_IDENT_MAP } from "./pg-ident-conf";
 
 /** One pg_hba.conf rule and the reason it exists. */
 interface HbaRule {
@@ -10,6 +12,8 @@ interface HbaRule {
   /** Empty for `local` rules. */
   readonly address: string;
   readonly method: "peer" | "scram-sha-256" | "reject";
+  /** Authentication options, e.g. `map=...` for peer. */
+  readonly options?: string;
 }
 
 /**
@@ -31,6 +35,17 @@ export function renderPgHbaConf(model: ClusterModel): string {
       user: superuser,
       address: "",
       method: "peer",
+    },
+    {
+      reason:
+        `Monitoring role ${model.monitoring.role} (pg_monitor): only over the local socket, only as the ` +
+        `exporter's OS user (${model.monitoring.osUser}, pg_ident map ${MONITORING_IDENT_MAP}); it has no password.`,
+      type: "local",
+      database: MONITORING_DATABASE,
+      user: model.monitoring.role,
+      address: "",
+      method: "peer",
+      options: `map=${MONITORING_IDENT_MAP}`,
     },
     {
       reason: "Any other role on the local socket proves its password.",
@@ -124,7 +139,13 @@ export function renderPgHbaConf(model: ClusterModel): string {
     lines.push(
       "",
       `# ${rule.reason}`,
-      row(rule.type, rule.database, rule.user, rule.address, rule.method).trimEnd(),
+      row(
+        rule.type,
+        rule.database,
+        rule.user,
+        rule.address,
+        rule.options ? `${rule.method} ${rule.options}` : rule.method,
+      ).trimEnd(),
     );
   }
   return `${lines.join("\n")}\n`;

@@ -3,10 +3,12 @@ import type { StackConfig } from "../config/stack-config";
 import { type StackContext, stackContextProblems } from "../config/stack-context-rules";
 import { renderCommands } from "../render/commands";
 import { renderFiles } from "../render/files";
+import { renderMonitoringFiles } from "../render/monitoring-files";
 import { processMax } from "../render/pgbackrest-conf";
 import type { ArchiveSpec, ClusterSpec, Layout, MemberSpec } from "./cluster-spec";
 import { defaultImage } from "./image";
 import { defaultLayout, STACK_CA_FILE } from "./layout";
+import { monitoringSpec } from "./monitoring";
 import { parseOverrides } from "./overrides";
 import { defaultMaxConnections, type TuningInput, tune } from "./tuning";
 import { GiB, MiB, parseQuantity } from "./units";
@@ -41,7 +43,7 @@ export interface BuildOptions {
 const LOCAL_STORE_REGION = "us-east-1";
 
 /** The spec without its rendered artefacts: what the renderers read. */
-export type ClusterModel = Omit<ClusterSpec, "files" | "commands">;
+export type ClusterModel = Omit<ClusterSpec, "files" | "commands" | "monitoringFiles">;
 
 /**
  * Stack config → ClusterSpec. Pure and deterministic: the same config gives the same spec,
@@ -134,10 +136,16 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
     },
     tuning: { parameters: tuning.parameters, memoryBudget: tuning.memoryBudget },
     archive,
+    monitoring: monitoringSpec(config, name, namespace),
     tls: config.tls,
     protect: config.protect,
   };
-  return { ...model, files: renderFiles(model), commands: renderCommands(model) };
+  return {
+    ...model,
+    files: renderFiles(model),
+    commands: renderCommands(model),
+    monitoringFiles: renderMonitoringFiles(model),
+  };
 }
 
 /** What the WAL-on-the-volume rule reads: the final parameters and which overrides set them. */
@@ -182,6 +190,7 @@ function archiveSpec(config: StackConfig, name: string, stack: string): ArchiveS
     retentionDiff: config.archiveRetentionDiff,
     archiveTimeoutSeconds: config.archiveTimeout,
     schedules: { full: config.backupFullSchedule, diff: config.backupDiffSchedule },
+    drillSchedule: config.restoreDrillSchedule,
     encrypted: true,
     keyType,
     kmsKeyArn: store === "aws" ? config.kmsKeyArn : undefined,

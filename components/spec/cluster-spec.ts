@@ -20,11 +20,17 @@ export interface ClusterSpec {
   readonly network: NetworkSpec;
   readonly tuning: TuningResult;
   readonly archive: ArchiveSpec;
+  readonly monitoring: MonitoringSpec;
   readonly tls: boolean;
   readonly protect: boolean;
   /** Everything rendered from the above; what the platforms mount and run. */
   readonly files: RenderedFiles;
   readonly commands: RenderedCommands;
+  /**
+   * The Prometheus rules and the exporter's queries, rendered from the same spec. Apart from
+   * `files` on purpose: a changed alert threshold must not roll the database pods.
+   */
+  readonly monitoringFiles: MonitoringFiles;
 }
 
 export interface PostgresSpec {
@@ -211,6 +217,8 @@ export interface ArchiveSpec {
   readonly retentionDiff: number;
   readonly archiveTimeoutSeconds: number;
   readonly schedules: { readonly full: string; readonly diff: string };
+  /** Cron schedule (UTC) of the restore drill; the drill-age alert is computed from it. */
+  readonly drillSchedule: string;
   /** Repository encryption (aes-256-cbc) with the `repoCipherPass` secret. */
   readonly encrypted: boolean;
   /** How pgBackRest authenticates to S3: static keys (from the include file) or web identity (IRSA). */
@@ -219,6 +227,49 @@ export interface ArchiveSpec {
   readonly kmsKeyArn?: string;
   /** web-id only: the cluster's IAM OIDC provider, which the role for the service accounts trusts. */
   readonly irsa?: { readonly oidcProviderArn: string; readonly oidcProviderUrl: string };
+}
+
+/** Metrics and alerting: who scrapes the members and how. */
+export interface MonitoringSpec {
+  /** Prometheus + Alertmanager beside a Docker stack; PodMonitor + PrometheusRule on Kubernetes. */
+  readonly enabled: boolean;
+  /** Kubernetes: namespace of the scraping Prometheus (admitted by the NetworkPolicy). */
+  readonly namespace: string;
+  /** Login role of the exporter: member of pg_monitor, nothing else, no password. */
+  readonly role: string;
+  /** OS user the exporter runs as; pg_ident maps it (and only it) to `role` over the socket. */
+  readonly osUser: string;
+  readonly osUid: number;
+  /** Port of the exporter's /metrics beside each member. */
+  readonly exporterPort: number;
+  /** Label every series of this stack carries, set at scrape or push; the rules select on it. */
+  readonly clusterLabel: string;
+  /** Label naming the member a series comes from. */
+  readonly memberLabel: string;
+  /** Pinned images (digests): the exporter on both platforms; Prometheus and Alertmanager in dev. */
+  readonly images: {
+    readonly exporter: string;
+    readonly prometheus: string;
+    readonly alertmanager: string;
+    readonly pushgateway: string;
+  };
+  /**
+   * Base URL of the stack's Pushgateway (with pgstack:monitoring), where the backup runner's jobs
+   * push their outcome with report-job.sh ($PGSTACK_PUSHGATEWAY).
+   */
+  readonly pushgatewayUrl: string;
+}
+
+/** Rendered monitoring files. */
+export interface MonitoringFiles {
+  /** Prometheus rule file: every alert, thresholds computed from the spec. */
+  readonly "alerts.yaml": string;
+  /** postgres_exporter custom queries (--extend.query-path) for what its collectors lack. */
+  readonly "exporter-queries.yaml": string;
+  /** Run by the backup runner after each job: pushes its outcome to the Pushgateway. */
+  readonly "report-job.sh": string;
+  /** Grafana dashboard (import it) of the rules' series, with the alerts' thresholds. */
+  readonly "grafana-dashboard.json": string;
 }
 
 /** File contents, rendered from the spec. Mounted read-only by the platforms. */
@@ -237,6 +288,8 @@ export interface RenderedFiles {
   readonly "bootstrap-replica.sh": string;
   /** POSIX sh script every PostgreSQL container runs under tini: vet, initialise or clone, roles, exec postgres. */
   readonly "start-member.sh": string;
+  /** Maps OS users to roles for peer authentication on the local socket (the exporter only). */
+  readonly "pg_ident.conf": string;
 }
 
 /** Commands as argv arrays (no shell unless the argv says so). */

@@ -27,7 +27,6 @@ export interface ParameterOverride {
 /** Parameters pgstack owns without writing them to postgresql.conf, and why. */
 const OWNED_UNWRITTEN: Readonly<Record<string, string>> = {
   data_directory: "PGDATA is a directory of the data volume, given to postgres with -D",
-  ident_file: "clients authenticate through pg_hba.conf only; pgstack uses no ident maps",
   external_pid_file: "the container runtime supervises the postmaster; no pid file outside PGDATA",
   archive_library:
     "WAL is archived by archive_command (pgBackRest archive-push); PostgreSQL 16+ refuses both",

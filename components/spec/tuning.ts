@@ -655,6 +655,13 @@ function computedParameters(input: TuningInput, base: BaseTuning, workMem: strin
   );
   add(
     "Files",
+    "ident_file",
+    `${layout.configDir}/pg_ident.conf`,
+    "the rendered pg_ident.conf: maps the exporter's OS user to the monitoring role, nothing else",
+    "fixed",
+  );
+  add(
+    "Files",
     "temp_file_limit",
     formatPgMemory(volumeShare(input.storageBytes, TEMP_FILE_SHARE)),
     `10% of the ${storage} volume per session: a runaway query fails before its temp files fill the disk`,

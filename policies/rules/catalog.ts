@@ -3,6 +3,7 @@ import { awsPolicies } from "./aws";
 import { dockerPolicies } from "./docker";
 import { stackIsolation } from "./isolation";
 import { kubernetesPolicies } from "./kubernetes";
+import { monitoringPolicies } from "./monitoring";
 import type { PgstackPolicy } from "./policy-kit";
 import { postgresPolicies } from "./postgres";
 
@@ -18,6 +19,7 @@ export const PACK_ENFORCEMENT: EnforcementLevel = "mandatory";
 export const pgstackPolicies: readonly PgstackPolicy[] = [
   ...dockerPolicies,
   ...kubernetesPolicies,
+  ...monitoringPolicies,
   ...awsPolicies,
   ...postgresPolicies,
   stackIsolation,

@@ -9,7 +9,8 @@ import type { ClusterSpec } from "../../components/spec/cluster-spec";
 export function writeRenderedFiles(outDir: string, spec: ClusterSpec): string[] {
   mkdirSync(outDir, { recursive: true });
   const written: string[] = [];
-  for (const [name, content] of Object.entries(spec.files)) {
+  // The monitoring files too: alerts.yaml shows up in the PR diff with every threshold.
+  for (const [name, content] of Object.entries({ ...spec.files, ...spec.monitoringFiles })) {
     writeFileSync(join(outDir, name), content, { mode: name.endsWith(".sh") ? 0o755 : 0o644 });
     written.push(name);
   }

@@ -1,3 +1,4 @@
+import { type AlertRule, alertGroups } from "../../components/render/alert-rules";
 import type { ClusterSpec } from "../../components/spec/cluster-spec";
 import type { PolicyReport, PolicyVerdict } from "./evaluate-policies";
 
@@ -40,8 +41,22 @@ export function keySettings(spec: ClusterSpec): [string, string][] {
       `s3://${spec.archive.bucket}${spec.archive.path} (${spec.archive.store}, ${spec.archive.region})`,
     ],
     ["retention", `${spec.archive.retentionFull} full, ${spec.archive.retentionDiff} diff`],
+    ["restore drill", spec.archive.drillSchedule],
+    [
+      "monitoring",
+      spec.monitoring.enabled
+        ? spec.platform === "docker"
+          ? "exporters, Prometheus and Alertmanager"
+          : `exporters, PodMonitor and PrometheusRule (scraped from namespace ${spec.monitoring.namespace})`
+        : "exporters only",
+    ],
     ["protected", String(spec.protect)],
   ];
+}
+
+/** Every alert of alerts.yaml, as the summary lists it. */
+export function alertRules(spec: ClusterSpec): AlertRule[] {
+  return alertGroups(spec).flatMap((group) => group.rules);
 }
 
 const MARK: Record<PolicyVerdict["status"], string> = {
@@ -76,6 +91,12 @@ export function textSummary(input: PlanSummaryInput): string {
     "",
     `Resources (${tree.length})`,
     ...tree.map((line) => `  ${line}`),
+    "",
+    `Alert rules (${alertRules(spec).length}, in alerts.yaml)`,
+    ...alertRules(spec).map(
+      (rule) =>
+        `  ${rule.severity.padEnd(8)} ${rule.alert}${rule.for ? ` (for ${rule.for})` : ""}: ${rule.expr}`,
+    ),
     "",
     "Policies",
     ...report.verdicts.flatMap((v) => [
@@ -122,7 +143,19 @@ export function markdownSummary(input: PlanSummaryInput): string {
     }
     out.push("");
   }
+  const rules = alertRules(spec);
   out.push(
+    `<details><summary>Alert rules (${rules.length}, thresholds from the config; alerts.yaml)</summary>`,
+    "",
+    "| Alert | Severity | For | Expression |",
+    "| --- | --- | --- | --- |",
+    ...rules.map(
+      (rule) =>
+        `| \`${rule.alert}\` | ${rule.severity} | ${rule.for ?? "-"} | \`${escapeCell(rule.expr)}\` |`,
+    ),
+    "",
+    "</details>",
+    "",
     `<details><summary>Resources (${tree.length})</summary>`,
     "",
     "```",

@@ -34,7 +34,8 @@ const script = (container: RegisteredResource) => {
 
 describe("every long-running container", () => {
   it("has a healthcheck with interval, timeout, retries and start period", () => {
-    expect(services(dev)).toHaveLength(4);
+    // Members, runner, MinIO; an exporter per member; Prometheus, Alertmanager and the Pushgateway.
+    expect(services(dev)).toHaveLength(9);
     for (const container of services(dev)) {
       const healthcheck = container.inputs.healthcheck as Record<string, unknown>;
       expect(healthcheck, container.name).toBeDefined();
@@ -88,6 +89,7 @@ describe("database members", () => {
     const expected: [string, keyof RenderedFiles, string][] = [
       [`${layout.configDir}/postgresql.conf`, "postgresql.conf", "0444"],
       [`${layout.configDir}/pg_hba.conf`, "pg_hba.conf", "0444"],
+      [`${layout.configDir}/pg_ident.conf`, "pg_ident.conf", "0444"],
       [`${layout.configDir}/check-data-dir.sh`, "check-data-dir.sh", "0555"],
       [`${layout.configDir}/init-roles.sh`, "init-roles.sh", "0555"],
       [`${layout.configDir}/bootstrap-replica.sh`, "bootstrap-replica.sh", "0555"],

@@ -35,10 +35,13 @@ beforeAll(async () => {
 });
 
 describe("network exposure", () => {
-  it("publishes no port by default, and the cluster network has no route off the host", () => {
-    expect(portsOf(dev)).toEqual([]);
+  it("publishes no database port by default, and the cluster network has no route off the host", () => {
+    // Only the Prometheus UI, on the loopback, on a port Docker picks.
+    expect(portsOf(dev).map(({ c, p }) => [c.inputs.name, p])).toEqual([
+      ["pgstack-dev-prometheus", { internal: 9090, ip: "127.0.0.1", protocol: "tcp" }],
+    ]);
     const networks = ofType(dev, NETWORK);
-    expect(networks.map((n) => n.inputs.name)).toEqual(["pgstack-dev"]);
+    expect(networks.map((n) => n.inputs.name)).toEqual(["pgstack-dev", "pgstack-dev-prometheus-publish"]);
     expect(networks[0].inputs.internal).toBe(true);
     expect(dev.outputs.connection).toEqual({
       host: "pgstack-dev-primary",
@@ -49,7 +52,7 @@ describe("network exposure", () => {
   });
 
   it("publishes only the primary's PostgreSQL port, on 127.0.0.1, when publishPort is set", () => {
-    const ports = portsOf(published);
+    const ports = portsOf(published).filter(({ c }) => c.inputs.name !== "pgstack-dev-prometheus");
     expect(ports).toHaveLength(1);
     expect(ports[0].c.inputs.name).toBe("pgstack-dev-primary");
     expect(ports[0].p).toMatchObject({ internal: 5432, external: 15432, ip: "127.0.0.1" });
@@ -106,7 +109,7 @@ describe("network exposure", () => {
 
 describe("volumes", () => {
   it("gives each member one volume named with the stack, labelled with stack and role", () => {
-    const volumes = ofType(dev, VOLUME);
+    const volumes = ofType(dev, VOLUME).filter((v) => String(v.inputs.name).endsWith("-data"));
     expect(volumes.map((v) => v.inputs.name).sort()).toEqual([
       "pgstack-dev-primary-data",
       "pgstack-dev-replica-1-data",
@@ -125,11 +128,12 @@ describe("volumes", () => {
     });
   });
 
-  it("mounts each member's own volume at layout.volumeDir and nothing else", () => {
+  it("mounts each member's own volume at layout.volumeDir, its own socket volume, and nothing else", () => {
     for (const member of dev.spec.members) {
       const container = containerNamed(dev, `pgstack-dev-${member.name}`);
       expect(container.inputs.mounts).toEqual([
         { type: "volume", source: `pgstack-dev-${member.name}-data`, target: dev.spec.layout.volumeDir },
+        { type: "volume", source: `pgstack-dev-${member.name}-socket`, target: dev.spec.layout.socketDir },
       ]);
       expect(container.inputs.volumes).toBeUndefined();
     }
@@ -150,7 +154,7 @@ describe("volumes", () => {
 describe("destroy safety", () => {
   it("protects and retains the volumes (members' data and the repository) when spec.protect is set", () => {
     expect(protectedStack.spec.protect).toBe(true);
-    const volumes = ofType(protectedStack, VOLUME);
+    const volumes = ofType(protectedStack, VOLUME).filter((v) => String(v.inputs.name).endsWith("-data"));
     expect(volumes).toHaveLength(3);
     for (const volume of volumes) {
       expect(volume.protect, volume.name).toBe(true);

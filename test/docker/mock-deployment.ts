@@ -122,6 +122,9 @@ export function mockImageId(reference: string): string {
 }
 
 /** Outputs the providers would compute, so the program's applies run as in a real update. */
+/** The host port the mocked Docker picks for a published port without one. */
+export const MOCK_EPHEMERAL_PORT = 49153;
+
 function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
@@ -138,7 +141,16 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
     case "docker:index/remoteImage:RemoteImage":
       return { imageId: mockImageId(String(inputs.name)) };
     case "docker:index/container:Container":
-      return inputs.attach === true ? { exitCode: 0, containerLogs: "Bucket created successfully." } : {};
+      if (inputs.attach === true) return { exitCode: 0, containerLogs: "Bucket created successfully." };
+      // Docker picks a host port for a published port without one.
+      return Array.isArray(inputs.ports)
+        ? {
+            ports: (inputs.ports as Record<string, unknown>[]).map((port) => ({
+              ...port,
+              external: port.external ?? MOCK_EPHEMERAL_PORT,
+            })),
+          }
+        : {};
     default:
       return {};
   }
@@ -210,6 +222,7 @@ export async function deployDockerCluster(
         bucketReady: cluster.bucketReady,
         caCertificate: cluster.caCertificate,
         psql: cluster.psql,
+        prometheusUrl: cluster.prometheusUrl,
         spec: cluster.spec as pulumi.Output<unknown>,
       })
       .apply((values) => resolve(values as Record<string, unknown>)),

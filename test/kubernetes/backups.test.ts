@@ -59,8 +59,16 @@ describe("backup CronJobs", () => {
         expect(container.command.join(" ")).not.toMatch(/kubectl|ssh/);
       }
     }
-    expect(stack.ofType("kubernetes:rbac.authorization.k8s.io/v1:Role")).toEqual([]);
-    expect(stack.ofType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")).toEqual([]);
+    // The only RBAC of the stack lets the monitoring namespace's Prometheus list pods: no role of
+    // the stack's own service accounts, and no exec anywhere.
+    const bindings = stack
+      .ofType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+      .flatMap((r) => (unwrap(r.inputs) as Json).subjects);
+    expect(bindings.filter((subject: Json) => subject.namespace === "pgstack-prod")).toEqual([]);
+    const grants = stack
+      .ofType("kubernetes:rbac.authorization.k8s.io/v1:Role")
+      .flatMap((r) => (unwrap(r.inputs) as Json).rules.flatMap((rule: Json) => rule.resources));
+    expect(grants).not.toContain("pods/exec");
   });
 
   it("mount the runner's config, secret include and client certificate where its commands read them", () => {

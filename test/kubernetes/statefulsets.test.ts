@@ -176,7 +176,10 @@ describe("member StatefulSets", () => {
     expect(containerOf(replica, "postgres").command).toEqual(INIT_COMMAND);
     expect(containerOf(replica, "postgres").args).toEqual(memberStartArguments(stack.spec, "replica-1"));
     for (const statefulSet of [primary, replica]) {
-      for (const container of podOf(statefulSet).containers) {
+      // Every container of the pgstack image (the exporter runs its own image and entrypoint).
+      for (const container of podOf(statefulSet).containers.filter(
+        (c: Json) => c.image === stack.spec.postgres.image,
+      )) {
         expect(container.command.slice(0, 2), container.name).toEqual(INIT_COMMAND);
       }
     }
@@ -197,7 +200,11 @@ describe("member StatefulSets", () => {
     const mounts = mountsOf(primary, "pgbackrest-server");
     expect(mounts["/var/lib/postgresql/data"].name).toBe("data");
     expect(mounts["/var/run/postgresql"].name).toBe("socket");
-    expect(podOf(replica).containers.map((c: Json) => c.name)).toEqual(["postgres", "settings-reloader"]);
+    expect(podOf(replica).containers.map((c: Json) => c.name)).toEqual([
+      "postgres",
+      "settings-reloader",
+      "exporter",
+    ]);
   });
 
   it("meet the restricted profile: non-root postgres, no escalation, no capabilities, read-only root", () => {
@@ -257,6 +264,7 @@ describe("member StatefulSets", () => {
       expect.arrayContaining([
         "postgresql.conf",
         "pg_hba.conf",
+        "pg_ident.conf",
         "tls/server.crt",
         "tls/server.key",
         "tls/ca.crt",

@@ -81,6 +81,9 @@ const RENDERED = [
   "check-data-dir.sh",
   "init-roles.sh",
   "bootstrap-replica.sh",
+  "pg_ident.conf",
+  "alerts.yaml",
+  "exporter-queries.yaml",
 ];
 
 describe.each(["dev", "prod"])("npm run plan -- --stack %s", (stack) => {
@@ -126,6 +129,12 @@ describe.each(["dev", "prod"])("npm run plan -- --stack %s", (stack) => {
     expect(run().stdout).toContain("OK: no mandatory policy violations");
     const summary = readFileSync(join(run().out, "summary.md"), "utf8");
     expect(summary).toContain(`### pgstack plan: \`${stack}\``);
+    // The alert rules, with their thresholds, in both summaries.
+    expect(run().stdout).toMatch(/Alert rules \(\d+, in alerts\.yaml\)/);
+    expect(run().stdout).toMatch(
+      / {2}critical PgstackArchivingStalled \(for 1m\): pgstack_archiver_last_archived_age_seconds/,
+    );
+    expect(summary).toMatch(/\| `PgstackBackupTooOld` \| critical \| - \| `time\(\) - max by/);
     expect(summary).toMatch(/\| `postgres-durability` \| (advisory|mandatory) \| pass \|/);
   });
   it("never writes a secret: generated passwords appear nowhere in the plan", () => {

@@ -22,8 +22,13 @@ describe("renderPgHbaConf", () => {
 
   it("lets the superuser in only over the local socket, by peer, before any other rule", () => {
     expect(lines[0]).toEqual(["local", "all", "postgres", "peer"]);
-    expect(lines.filter((fields) => fields.includes("postgres"))).toHaveLength(1);
-    expect(lines[1]).toEqual(["local", "all", "all", "scram-sha-256"]);
+    expect(lines.filter((fields) => fields[2] === "postgres")).toHaveLength(1);
+    expect(lines[2]).toEqual(["local", "all", "all", "scram-sha-256"]);
+  });
+
+  it("lets the monitoring role in only over the local socket, as the exporter's OS user, to one database", () => {
+    expect(lines[1]).toEqual(["local", "postgres", "pgstack_monitor", "peer", "map=pgstack_monitoring"]);
+    expect(lines.filter((fields) => fields.includes("pgstack_monitor"))).toHaveLength(1);
   });
 
   it("allows loopback clients with a password", () => {

@@ -14,6 +14,7 @@ export const archive: ArchiveSpec = {
   retentionDiff: 6,
   archiveTimeoutSeconds: 60,
   schedules: { full: "0 1 * * 0", diff: "0 1 * * 1-6" },
+  drillSchedule: "0 4 * * *",
   encrypted: true,
   keyType: "shared",
 };

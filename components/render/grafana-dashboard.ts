@@ -1,0 +1,144 @@
+import type { ClusterModel } from "../spec/build-cluster-spec";
+import { alertThresholds } from "./alert-rules";
+import { EXPORTER_METRICS as M } from "./exporter-queries";
+import { JOB_METRICS as J } from "./job-metrics";
+
+/** One panel: its PromQL (over the series the alert rules read) and the thresholds it draws. */
+export interface DashboardPanel {
+  readonly title: string;
+  readonly unit: string;
+  readonly targets: readonly { readonly expr: string; readonly legend: string }[];
+  /** Warning, then critical, from the same thresholds as the alerts. */
+  readonly thresholds: readonly number[];
+}
+
+/** The panels of the stack's dashboard, one per question an operator asks when an alert fires. */
+export function dashboardPanels(model: ClusterModel): DashboardPanel[] {
+  const t = alertThresholds(model);
+  const { clusterLabel, memberLabel } = model.monitoring;
+  const sel = `{${clusterLabel}="${model.name}"}`;
+  const member = `{{${memberLabel}}}`;
+  return [
+    {
+      title: "Members up",
+      unit: "none",
+      targets: [{ expr: `${M.up}${sel}`, legend: member }],
+      thresholds: [],
+    },
+    {
+      title: "Client connections",
+      unit: "none",
+      targets: [{ expr: `${M.connections}${sel}`, legend: member }],
+      thresholds: [t.connectionsWarning, t.connectionsCritical],
+    },
+    {
+      title: "Newest archived WAL: age",
+      unit: "s",
+      targets: [{ expr: `${M.lastArchivedAgeSeconds}${sel}`, legend: member }],
+      thresholds: [t.archiveStaleSeconds],
+    },
+    {
+      title: "WAL segments waiting for the archiver",
+      unit: "none",
+      targets: [{ expr: `${M.walReadyForArchive}${sel}`, legend: member }],
+      thresholds: [t.walReadyFiles],
+    },
+    {
+      title: "Data volume used (databases + pg_wal)",
+      unit: "bytes",
+      targets: [{ expr: `${M.databaseBytes}${sel} + ${M.walDirBytes}${sel}`, legend: member }],
+      thresholds: [t.volumeWarningBytes, t.volumeCriticalBytes],
+    },
+    {
+      title: "Replica replay lag",
+      unit: "s",
+      targets: [{ expr: `${M.replicaReplayLagSeconds}${sel}`, legend: "{{application_name}}" }],
+      thresholds: [t.replicaLagSeconds],
+    },
+    {
+      title: "WAL held by replication slots",
+      unit: "bytes",
+      targets: [{ expr: `${M.slotRetainedBytes}${sel}`, legend: "{{slot_name}}" }],
+      thresholds: [t.slotRetainedWarningBytes],
+    },
+    {
+      title: "Longest query and idle transaction",
+      unit: "s",
+      targets: [
+        { expr: `${M.longestQuerySeconds}${sel}`, legend: `query ${member}` },
+        { expr: `${M.longestIdleInTransactionSeconds}${sel}`, legend: `idle in transaction ${member}` },
+      ],
+      thresholds: [Math.min(t.longQuerySeconds, t.idleInTransactionSeconds)],
+    },
+    {
+      title: "Transaction ID age",
+      unit: "none",
+      targets: [{ expr: `${M.oldestXidAge}${sel}`, legend: member }],
+      thresholds: [t.xidAgeWarning, t.xidAgeCritical],
+    },
+    {
+      title: "Newest successful backup: age",
+      unit: "s",
+      targets: [{ expr: `time() - ${J.backupLastSuccess}${sel}`, legend: "{{type}}" }],
+      thresholds: [t.anyBackupMaxAgeSeconds, t.fullBackupMaxAgeSeconds],
+    },
+  ];
+}
+
+/**
+ * A Grafana dashboard (JSON model, importable: the Prometheus data source is chosen at import)
+ * drawing the alert rules' series with the alerts' thresholds.
+ */
+export function renderGrafanaDashboard(model: ClusterModel): string {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's import placeholder, filled in from __inputs.
+  const datasource = { type: "prometheus", uid: "${DS_PROMETHEUS}" };
+  const colors = ["orange", "red"];
+  const panels = dashboardPanels(model).map((panel, index) => ({
+    id: index + 1,
+    type: "timeseries",
+    title: panel.title,
+    datasource,
+    gridPos: { h: 8, w: 12, x: (index % 2) * 12, y: Math.floor(index / 2) * 8 },
+    fieldConfig: {
+      defaults: {
+        unit: panel.unit,
+        custom: { thresholdsStyle: { mode: panel.thresholds.length > 0 ? "line" : "off" } },
+        thresholds: {
+          mode: "absolute",
+          steps: [
+            { color: "green", value: null },
+            ...panel.thresholds.map((value, i) => ({ color: colors[Math.min(i, colors.length - 1)], value })),
+          ],
+        },
+      },
+      overrides: [],
+    },
+    targets: panel.targets.map((target, i) => ({
+      refId: String.fromCharCode(65 + i),
+      datasource,
+      expr: target.expr,
+      legendFormat: target.legend,
+    })),
+  }));
+  const dashboard = {
+    __inputs: [
+      {
+        name: "DS_PROMETHEUS",
+        label: "Prometheus",
+        type: "datasource",
+        pluginId: "prometheus",
+        pluginName: "Prometheus",
+      },
+    ],
+    title: `pgstack ${model.name}`,
+    uid: model.name,
+    tags: ["pgstack", "postgresql"],
+    timezone: "utc",
+    schemaVersion: 39,
+    refresh: "30s",
+    time: { from: "now-6h", to: "now" },
+    description: `Generated by pgstack for stack "${model.stack}": the series and thresholds of alerts.yaml.`,
+    panels,
+  };
+  return `${JSON.stringify(dashboard, null, 2)}\n`;
+}

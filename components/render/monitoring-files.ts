@@ -1,0 +1,16 @@
+import type { ClusterModel } from "../spec/build-cluster-spec";
+import type { MonitoringFiles } from "../spec/cluster-spec";
+import { renderAlertRules } from "./alert-rules";
+import { renderExporterQueries } from "./exporter-queries";
+import { renderGrafanaDashboard } from "./grafana-dashboard";
+import { renderJobReportScript } from "./job-report";
+
+/** The rule file, the exporter's queries and the runner's report script, rendered from the model. Pure: same model, same bytes. */
+export function renderMonitoringFiles(model: ClusterModel): MonitoringFiles {
+  return {
+    "alerts.yaml": renderAlertRules(model),
+    "exporter-queries.yaml": renderExporterQueries(model),
+    "report-job.sh": renderJobReportScript(model),
+    "grafana-dashboard.json": renderGrafanaDashboard(model),
+  };
+}
