@@ -344,9 +344,11 @@ export async function kubernetesRuntime(
   const { spec } = captured;
   const configMaps = captured.ofType("kubernetes:core/v1:ConfigMap");
   const secrets = captured.ofType("kubernetes:core/v1:Secret");
+  // A Secret's `data` is base64 (its `stringData` plain); a ConfigMap's `data` is plain text.
   const data = (objects: DeclaredResource[], name: string) => {
     const object = objects.find((candidate) => candidate.props.metadata?.name === name);
     if (!object) throw new Error(`no object ${name}`);
+    if (object.type === "kubernetes:core/v1:ConfigMap") return { ...(object.props.data as Record<string, string>) };
     const decoded = Object.fromEntries(
       Object.entries((object.props.data as Record<string, string> | undefined) ?? {}).map(([key, value]) => [
         key,
