@@ -8,6 +8,7 @@ import { ProvingCluster, type ProvingStackName } from "../test/proving/harness/p
  * namespaces, its files at their paths, its own network and memory limit) against real
  * PostgreSQL 15, pgBackRest and an S3 stand-in, one line per proof with what it measured.
  * Exit 1 when a proof fails. Needs root (namespaces, cgroups).
+ * --only 5,7 runs just those proofs (by number), after deploying the primary.
  * --keep leaves the run's files (configs, data dirs, logs) in place for diagnosis; the processes
  * are stopped all the same.
  */
@@ -15,7 +16,11 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { stack: { type: "string", default: "dev" }, keep: { type: "boolean", default: false } },
+    options: {
+      stack: { type: "string", default: "dev" },
+      keep: { type: "boolean", default: false },
+      only: { type: "string" },
+    },
   });
   const stack = values.stack;
   if (stack !== "dev" && stack !== "prod") {
@@ -37,7 +42,9 @@ async function main(): Promise<number> {
     cluster = await ProvingCluster.prepare(stack as ProvingStackName);
     await cluster.startPrimary();
     console.log(`pgstack prove: stack ${stack}, primary up in ${seconds(Date.now() - started)}`);
-    for (const proof of PROOFS) {
+    // --only 5,7: just those proofs, in their order (each still starts from the deployed primary).
+    const only = values.only?.split(",").map((id) => Number(id.trim()));
+    for (const proof of PROOFS.filter((candidate) => !only || only.includes(candidate.id))) {
       const proofStarted = Date.now();
       try {
         const { figure } = await proof.run(cluster as ProvingCluster);
