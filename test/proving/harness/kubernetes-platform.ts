@@ -9,7 +9,7 @@ import { pollUntil } from "./poll";
 import { type RunResult, run } from "./processes";
 import type { ProvingRun } from "./proving-run";
 import { S3Endpoint } from "./s3-endpoint";
-import { IMAGE_ENVIRONMENT, IRSA_TEST_TOKEN, imageAccount } from "./substitutions";
+import { IMAGE_ENVIRONMENT, IRSA_TEST_TOKEN, imageAccount, otherImageEntrypoint } from "./substitutions";
 import type { NetworkHost } from "./test-network";
 import { TlsProvider } from "./tls-provider";
 
@@ -175,7 +175,9 @@ class Pod {
           `${container.name}: env ${variable.name} of a kind the proving ground does not resolve`,
         );
     }
-    const image = this.objects.image;
+    const image = otherImageEntrypoint(container.image)
+      ? { entrypoint: [...(otherImageEntrypoint(container.image) ?? [])], cmd: [] }
+      : this.objects.image;
     const argv = container.command
       ? [...container.command, ...(container.args ?? [])]
       : [...image.entrypoint, ...(container.args ?? image.cmd)];

@@ -14,6 +14,9 @@ import { type OsUser, osUser } from "./os-users";
  *    stand-in keeps the runner's start script running where it would hand over to supercronic,
  *    and the proofs run each crontab line when they choose, the way supercronic runs it
  *    (`/bin/sh -c LINE` in the runner's container).
+ *    pgstack's image holds pgBackRest 2.59.2 (built from source); this machine has Debian's 2.45,
+ *    which reads the same rendered files (options it does not know only warn). The other images
+ *    a stack runs are their programs from Debian where a proof needs them (OTHER_IMAGES).
  * 2. The S3 server. s3rver (npm, patched at install) answers at the name, port and TLS identity
  *    the stack uses: the dev store's container name with the certificate the stack issued for
  *    it; for prod the AWS endpoint names (`<bucket>.s3.<region>.amazonaws.com`) with a test CA
@@ -32,6 +35,8 @@ export const IMAGE_POSTGRES_UID = 999;
 /** The account a container's uid runs as here: the image's postgres is this machine's postgres. */
 export function imageAccount(uid: number | string | undefined): OsUser {
   const postgres = osUser("postgres");
+  // `nobody`, as the exporter image and the monitoring images run.
+  if (Number(uid) === 65534 || uid === "nobody") return osUser("nobody");
   if (uid === undefined || String(uid) === "postgres" || Number(uid) === IMAGE_POSTGRES_UID) return postgres;
   if (String(uid) === `${IMAGE_POSTGRES_UID}:${IMAGE_POSTGRES_UID}`) return postgres;
   if (Number(uid) === 0 || uid === "root") return { name: "root", uid: 0, gid: 0 };
@@ -69,6 +74,22 @@ trap 'exit 0' INT TERM
 while :; do sleep 3600 & wait $!; done
 `,
 };
+
+/**
+ * Images other than pgstack's, by repository: the entrypoint each one has, as this machine has
+ * the program (Debian's package). Their arguments are the platform's, unchanged.
+ */
+export const OTHER_IMAGES: Readonly<Record<string, { readonly entrypoint: readonly string[] }>> = {
+  // Debian's prometheus-postgres-exporter (the official image's entrypoint is /bin/postgres_exporter).
+  "quay.io/prometheuscommunity/postgres-exporter": { entrypoint: ["/usr/bin/prometheus-postgres-exporter"] },
+};
+
+/** The entrypoint of `image` where it is not pgstack's, or undefined. */
+export function otherImageEntrypoint(image: string | undefined): readonly string[] | undefined {
+  if (!image) return undefined;
+  const repository = image.split("@")[0].replace(/:[^/:]+$/, "");
+  return OTHER_IMAGES[repository]?.entrypoint;
+}
 
 /** The test token IRSA's webhook would project into the pod (checked by the STS stand-in). */
 export const IRSA_TEST_TOKEN = "pgstack-proving-web-identity-token";
