@@ -106,10 +106,12 @@ refuse_initdb() {
 if [ "$role" = primary ] && [ ! -f "$data_dir/PG_VERSION" ]; then
   # An empty volume is a restore, not an initdb, wherever the stack already has a database: ask
   # the repository (read-only) whether the stanza exists before initialising anything.
+  # Only the listing (stdout) says what exists: warnings on stderr must not count as objects.
+  errors=$(mktemp)
   for area in backup archive; do
-    if ! listing=$(${shellCommand(repoLs)} "$area/$stanza" 2>&1); then
+    if ! listing=$(${shellCommand(repoLs)} "$area/$stanza" 2>"$errors"); then
       refuse_initdb "the repository could not be read, so it is unknown whether this stack already has a database:" \\
-        "$listing" \\
+        "$(cat "$errors")" \\
         "The member retries on its next start; fix access to the repository (network, credentials, bucket)."
     fi
     if [ -n "$listing" ]; then
@@ -126,6 +128,7 @@ if [ "$role" = primary ] && [ ! -f "$data_dir/PG_VERSION" ]; then
         "(pgbackrest stop; pgbackrest stanza-delete --force), which removes every backup and archived WAL."
     fi
   done
+  rm -f "$errors"
   echo "pgstack: $data_dir is empty and the repository has no stanza $stanza: initialising a new cluster."
   initdb -D "$data_dir" ${initdbArguments(model).map(shellQuote).join(" ")}
   initialised=yes

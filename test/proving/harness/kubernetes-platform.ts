@@ -350,7 +350,8 @@ export async function kubernetesRuntime(
   const data = (objects: DeclaredResource[], name: string) => {
     const object = objects.find((candidate) => candidate.props.metadata?.name === name);
     if (!object) throw new Error(`no object ${name}`);
-    if (object.type === "kubernetes:core/v1:ConfigMap") return { ...(object.props.data as Record<string, string>) };
+    if (object.type === "kubernetes:core/v1:ConfigMap")
+      return { ...(object.props.data as Record<string, string>) };
     const decoded = Object.fromEntries(
       Object.entries((object.props.data as Record<string, string> | undefined) ?? {}).map(([key, value]) => [
         key,
