@@ -205,7 +205,13 @@ export async function dockerRuntime(
     const mounts: ContainerMount[] = [];
     for (const mount of (props.mounts as Record<string, any>[] | undefined) ?? []) {
       if (mount.type === "volume") {
-        mounts.push({ target: mount.target, source: await volumeDir(overrides.volumeName ?? mount.source) });
+        // A scratch copy gets volumes of its own: its data volume, and a fresh one for any other.
+        const source = !overrides.volumeName
+          ? mount.source
+          : mount.target === spec.layout.volumeDir
+            ? overrides.volumeName
+            : `${name}${mount.target.replaceAll("/", "-")}`;
+        mounts.push({ target: mount.target, source: await volumeDir(source) });
       } else if (mount.type === "bind") {
         mounts.push({ target: mount.target, source: mount.source, readOnly: mount.readOnly === true });
       } else if (mount.type === "tmpfs") {
@@ -262,7 +268,10 @@ export async function dockerRuntime(
   ): MemberRuntime => {
     let current: DockerContainer | undefined;
     let volume = "";
-    const volumeName = (resource.props.mounts as { source: string }[])[0]?.source;
+    // The data volume: the mount at the layout's volume directory (a member also shares its socket).
+    const volumeName = (resource.props.mounts as { source: string; target: string }[]).find(
+      (mount) => mount.target === spec.layout.volumeDir,
+    )?.source as string;
     return {
       name: label(resource, "pgstack.member") ?? resource.name,
       get container() {
@@ -365,7 +374,11 @@ export async function dockerRuntime(
       const copy = await build(primary, { name, host, argv, volumeName: `${name}-data` });
       scratch.push(copy);
       return memberRuntime(
-        { ...primary, name, props: { ...primary.props, name, mounts: [{ source: `${name}-data` }] } },
+        {
+          ...primary,
+          name,
+          props: { ...primary.props, name, mounts: [{ source: `${name}-data`, target: spec.layout.volumeDir }] },
+        },
         async () => copy,
       );
     },

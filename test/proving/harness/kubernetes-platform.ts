@@ -162,6 +162,12 @@ class Pod {
         readOnly: volume.readOnly || mount.readOnly === true,
       });
     }
+    for (const kind of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+      const probe = container[kind] as Json | undefined;
+      if (probe && !probe.exec && !probe.tcpSocket && !probe.httpGet) {
+        throw new Error(`${this.site.name}/${container.name}: a ${kind} of a kind the proving ground does not run`);
+      }
+    }
     const security = { ...this.spec.securityContext, ...container.securityContext };
     const user = imageAccount(security.runAsUser);
     const env: Record<string, string> = { ...IMAGE_ENVIRONMENT, HOSTNAME: this.site.hostname };
@@ -266,13 +272,13 @@ class Pod {
     if (!probe) throw new Error(`${this.site.name}/${name} has no ${kind}`);
     const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
     if (probe.exec) return this.container(name).probe(probe.exec.command, timeoutMs);
-    if (probe.tcpSocket) {
-      const port =
-        typeof probe.tcpSocket.port === "number"
-          ? probe.tcpSocket.port
-          : (declared.ports as Json[]).find((candidate) => candidate.name === probe.tcpSocket.port)
-              ?.containerPort;
-      return tcpProbe(this.site.host, port, timeoutMs);
+    const port = (reference: number | string) =>
+      typeof reference === "number"
+        ? reference
+        : ((declared.ports as Json[]).find((candidate) => candidate.name === reference)?.containerPort as number);
+    if (probe.tcpSocket) return networkProbe(this.site.host, port(probe.tcpSocket.port), timeoutMs);
+    if (probe.httpGet) {
+      return networkProbe(this.site.host, port(probe.httpGet.port), timeoutMs, probe.httpGet.path ?? "/");
     }
     throw new Error(`${this.site.name}/${name}: ${kind} of a kind the proving ground does not run`);
   }
@@ -317,14 +323,21 @@ class Pod {
   }
 }
 
-/** The kubelet's TCP probe: a connection to the pod's address and port within the timeout. */
-async function tcpProbe(host: NetworkHost, port: number, timeoutMs: number): Promise<ProbeResult> {
-  const script = `const s = require("node:net").connect(${port}, ${JSON.stringify(host.address)}, () => process.exit(0)); s.on("error", () => process.exit(1)); setTimeout(() => process.exit(2), ${timeoutMs});`;
+/**
+ * The kubelet's TCP and HTTP probes: a connection to the pod's address and port (and for HTTP a
+ * GET of `path` answered with 200-399) within the timeout, from the pod's network.
+ */
+async function networkProbe(host: NetworkHost, port: number, timeoutMs: number, path?: string): Promise<ProbeResult> {
+  const target = JSON.stringify(host.address);
+  const script =
+    path === undefined
+      ? `const s = require("node:net").connect(${port}, ${target}, () => process.exit(0)); s.on("error", () => process.exit(1));`
+      : `require("node:http").get({ host: ${target}, port: ${port}, path: ${JSON.stringify(path)} }, (r) => process.exit(r.statusCode >= 200 && r.statusCode < 400 ? 0 : 1)).on("error", () => process.exit(1));`;
   const result = await run(
     [
       "sh",
       "-c",
-      `exec ${shellCommand(["nsenter", `--net=${host.nsPath}`, "--", process.execPath, "-e", script])}`,
+      `exec ${shellCommand(["nsenter", `--net=${host.nsPath}`, "--", process.execPath, "-e", `${script} setTimeout(() => process.exit(2), ${timeoutMs});`])}`,
     ],
     { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" }, timeoutMs: timeoutMs + 10_000 },
   );
