@@ -14,6 +14,11 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/bin/prometheus-postgres-exporter ] || missing+=(prometheus-postgres-exporter)
 [ -x /usr/bin/amtool ] || missing+=(prometheus-alertmanager)
 [ -x /usr/bin/prometheus-pushgateway ] || missing+=(prometheus-pushgateway)
+# The proving ground runs each container as its platform does: tini as PID 1, namespaces
+# (unshare, nsenter, setpriv from util-linux; ip from iproute2).
+command -v tini >/dev/null 2>&1 || missing+=(tini)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -90,14 +90,24 @@ function childPath(name: string): { path: string; version: 1 | 2 } {
   const v2 = lines.find((line) => line.startsWith("0::"));
   if (v2 && existsSync("/sys/fs/cgroup/cgroup.controllers")) {
     const own = join("/sys/fs/cgroup", v2.slice(3));
+    // cgroup v2 lets a cgroup with processes of its own have no children with controllers (a
+    // runner's own cgroup usually has): then a group of the run's own at the root holds them.
     const controllers = readFileSync(join(own, "cgroup.subtree_control"), "utf8");
-    if (!controllers.split(/\s+/).includes("memory")) {
-      throw new Error(
-        `the proving ground needs the memory controller for child cgroups of ${own} (cgroup v2): ` +
-          `echo +memory > ${join(own, "cgroup.subtree_control")} (as root, from a cgroup with no processes of its own)`,
-      );
+    const base = controllers.split(/\s+/).includes("memory") ? own : join("/sys/fs/cgroup", "pgstack-proving");
+    if (base !== own) {
+      mkdirSync(base, { recursive: true });
+      const enabled = readFileSync(join(base, "cgroup.subtree_control"), "utf8").split(/\s+/);
+      if (!enabled.includes("memory")) {
+        try {
+          writeFileSync(join(base, "cgroup.subtree_control"), "+memory");
+        } catch (error) {
+          throw new Error(
+            `the proving ground needs the memory controller for child cgroups (cgroup v2): enabling it in ${base} failed: ${(error as Error).message}`,
+          );
+        }
+      }
     }
-    return { path: join(own, name), version: 2 };
+    return { path: join(base, name), version: 2 };
   }
   throw new Error("the proving ground needs a memory cgroup controller (cgroup v1 memory or v2 memory)");
 }
