@@ -103,7 +103,11 @@ export class Container {
   async start(): Promise<void> {
     if (this.running()) throw new Error(`${this.name} is already running`);
     this.incarnation++;
-    this.cgroupHandle ??= await MemoryCgroup.create(`pgstack-${this.name}`, this.spec.memoryLimitBytes);
+    // Named per test process: concurrent proving runs never share a cgroup.
+    this.cgroupHandle ??= await MemoryCgroup.create(
+      `pgstack-${process.pid}-${this.name}`,
+      this.spec.memoryLimitBytes,
+    );
     const wrapper = [
       `echo $$ > ${shellQuote(this.cgroupHandle.procsFile)}`,
       `exec ${shellCommand([
