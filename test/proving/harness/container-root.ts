@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, symlink, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { osUser } from "./os-users";
 import { runOk } from "./processes";
@@ -27,6 +27,8 @@ export async function createContainerRoot(
   dir: string,
   options: ContainerRootOptions,
 ): Promise<ContainerRoot> {
+  // A container made again (a pod re-created) starts from the image again.
+  await rm(dir, { recursive: true, force: true });
   const root = join(dir, "rootfs");
   await mkdir(root, { recursive: true, mode: 0o755 });
   for (const path of [

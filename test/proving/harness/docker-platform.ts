@@ -78,9 +78,13 @@ class DockerContainer {
     void this.container.exited.then(({ code }) => {
       if (this.stoppedByUser || policy === undefined || policy === "no") return;
       if (policy === "on-failure" && code === 0) return;
-      this.restarting = new Promise((resolve) => setTimeout(resolve, 1000)).then(async () => {
-        if (!this.stoppedByUser && !this.container.running()) await this.start();
-      });
+      this.restarting = new Promise((resolve) => setTimeout(resolve, 1000))
+        .then(async () => {
+          if (!this.stoppedByUser && !this.container.running()) await this.start();
+        })
+        .catch(() => {
+          // the run is being taken down
+        });
     });
   }
 
@@ -107,6 +111,11 @@ class DockerContainer {
             : undefined,
       },
     );
+  }
+
+  /** The container is removed with the run: never started again. */
+  abandon(): void {
+    this.stoppedByUser = true;
   }
 
   /** `docker stop`: the stop signal, then SIGKILL after stopTimeout; no restart. */
@@ -413,7 +422,7 @@ export async function dockerRuntime(
         .filter((c) => c.running());
     },
     async dispose(options = {}) {
-      for (const docker of [...containers.values(), ...scratch]) docker.stop().catch(() => {});
+      for (const docker of [...containers.values(), ...scratch]) docker.abandon();
       await runContext.dispose(options);
     },
   };

@@ -244,13 +244,22 @@ class Pod {
   /** restartPolicy Always: the kubelet starts a container again when it exits. */
   private watchExit(declared: Json, container: Container): void {
     if ((this.spec.restartPolicy ?? "Always") !== "Always") return;
-    void container.exited.then(async () => {
-      if (this.terminating) return;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      if (this.terminating || container.running()) return;
-      await container.start();
-      this.watchExit(declared, container);
-    });
+    void container.exited
+      .then(async () => {
+        if (this.terminating) return;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        if (this.terminating || container.running()) return;
+        await container.start();
+        this.watchExit(declared, container);
+      })
+      .catch(() => {
+        // the run is being taken down
+      });
+  }
+
+  /** The pod is being removed with the run: no container is started again. */
+  abandon(): void {
+    this.terminating = true;
   }
 
   declared(name: string): Json {
@@ -563,7 +572,7 @@ export async function kubernetesRuntime(
       );
       await pod().ready(options.timeoutMs ?? 300_000);
     },
-    log: () => pods.get(statefulSet.name)?.containers.get("postgres")?.log() ?? "",
+    log: () => pod().containers.get("postgres")?.log() ?? "",
   });
 
   const members: Record<string, MemberRuntime> = {};
@@ -736,6 +745,7 @@ export async function kubernetesRuntime(
         .filter((c) => c.running());
     },
     async dispose(options = {}) {
+      for (const pod of [...pods.values(), ...scratchPods]) pod.abandon();
       await runContext.dispose(options);
     },
   };

@@ -672,7 +672,8 @@ export const memoryAtFullLoad: Proof = {
         `psql -X -q -d postgres -v ON_ERROR_STOP=1 -c "ALTER ROLE ${postgres.appUser} PASSWORD '$(cat ${layout.secretsDir}/app-password)'"`,
       ]);
       const result = await fullLoad(cluster, twinMember);
-      figure = `PGTune's values (work_mem ${pgtune.find((line) => line.name === "work_mem")?.value}): ${result.oomKills} OOM kill(s), peak ${mib(result.peakBytes)}${result.failed ? ", sessions failed" : ""}`;
+      const why = result.failed ? `, sessions failed: ${/(?:error|FATAL)[^\n]*/.exec(result.output)?.[0] ?? "see pgbench"}` : "";
+      figure = `PGTune's values (work_mem ${pgtune.find((line) => line.name === "work_mem")?.value}): ${result.oomKills} OOM kill(s), peak ${mib(result.peakBytes)}${why}`;
     } catch (error) {
       figure = `PGTune's values: the server did not survive (${(error as Error).message.split("\n")[0]})`;
     } finally {
