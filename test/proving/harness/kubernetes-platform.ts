@@ -733,10 +733,10 @@ export async function kubernetesRuntime(
     async sqlClient(member) {
       const host = spec.layout.hosts[member.name];
       const container = await client();
-      // Scratch members present the primary's certificate under a name of their own.
+      // Scratch members present the primary's certificate, and have no Service name: by address.
       return host
         ? { container, host, sslmode: "verify-full", env: {} }
-        : { container, host: member.name, sslmode: "require", env: {} };
+        : { container, host: member.container.spec.network.address, sslmode: "require", env: {} };
     },
     addressOf: (member) => member.container.spec.network.address,
     runningContainers() {
