@@ -388,6 +388,18 @@ export const s3Outage: Proof = {
     const postmaster = await primary.postmasterHostPid();
     const starts = primary.runtime.container.starts;
     const logBefore = primary.log().length;
+    // A crash-restart (PostgreSQL as PID 1 reaping a failed archive-push worker) ends the wait at once.
+    const crashRestarted = () => {
+      const log = primary.log().slice(logBefore);
+      const line = CRASH_RESTART.exec(log);
+      return line
+        ? `PostgreSQL crash-restarted during the outage: "${log
+            .slice(Math.max(0, line.index - 200), line.index + 60)
+            .split("\n")
+            .slice(-2)
+            .join(" | ")}"`
+        : undefined;
+    };
     await cluster.runtime.s3.stop();
     const down = Date.now();
     await insertRows(primary, "during-outage", 500);
@@ -398,14 +410,14 @@ export const s3Outage: Proof = {
         const stats = await cluster.archiver();
         return stats.failedCount > baseline.failedCount ? stats : undefined;
       },
-      { timeoutMs: 240_000, intervalMs: 500 },
+      { timeoutMs: 240_000, intervalMs: 500, abortIf: crashRestarted },
     );
     const failureMs = Date.now() - down;
     // Several archive attempts, each leaving pgBackRest's detached worker to exit with an error.
     await pollUntil(
       "a few more failed archive attempts",
       async () => ((await cluster.archiver()).failedCount >= failing.failedCount + 2 ? true : undefined),
-      { timeoutMs: 240_000, intervalMs: 500 },
+      { timeoutMs: 240_000, intervalMs: 500, abortIf: crashRestarted },
     );
     const pending = await primary.pendingWal();
     assert.ok(
@@ -672,7 +684,9 @@ export const memoryAtFullLoad: Proof = {
         `psql -X -q -d postgres -v ON_ERROR_STOP=1 -c "ALTER ROLE ${postgres.appUser} PASSWORD '$(cat ${layout.secretsDir}/app-password)'"`,
       ]);
       const result = await fullLoad(cluster, twinMember);
-      const why = result.failed ? `, sessions failed: ${/(?:error|FATAL)[^\n]*/.exec(result.output)?.[0] ?? "see pgbench"}` : "";
+      const why = result.failed
+        ? `, sessions failed: ${/(?:error|FATAL)[^\n]*/.exec(result.output)?.[0] ?? "see pgbench"}`
+        : "";
       figure = `PGTune's values (work_mem ${pgtune.find((line) => line.name === "work_mem")?.value}): ${result.oomKills} OOM kill(s), peak ${mib(result.peakBytes)}${why}`;
     } catch (error) {
       figure = `PGTune's values: the server did not survive (${(error as Error).message.split("\n")[0]})`;
