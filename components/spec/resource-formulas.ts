@@ -61,7 +61,9 @@ export function databaseSize(input: Pick<TuningInput, "storageBytes" | "memoryLi
  * PGTune: 1.1 when the database fits in memory (reads are served by the page cache), 4 on hdd
  * (a seek), 4 for dw (large scans must stay sequential rather than become index scans), else 1.1.
  */
-export function randomPageCost(input: Pick<TuningInput, "storageBytes" | "memoryLimitBytes" | "storageMedium" | "workload">): number {
+export function randomPageCost(
+  input: Pick<TuningInput, "storageBytes" | "memoryLimitBytes" | "storageMedium" | "workload">,
+): number {
   if (databaseSize(input) === "less_ram") return 1.1;
   if (input.storageMedium === "hdd" || input.workload === "dw") return 4;
   return STORAGE_COSTS[input.storageMedium].randomPageCost;
@@ -109,7 +111,10 @@ export function baseTuning(input: TuningInput): BaseTuning {
   const desktop = workload === "desktop";
   const sharedBuffers = kb(desktop ? limit / 16 : limit / 4);
   const effectiveCacheSize = kb(desktop ? limit / 4 : (limit * 3) / 4);
-  const maintenanceWorkMem = Math.min(kb(workload === "dw" ? limit / 8 : limit / 16), MAINTENANCE_WORK_MEM_CAP);
+  const maintenanceWorkMem = Math.min(
+    kb(workload === "dw" ? limit / 8 : limit / 16),
+    MAINTENANCE_WORK_MEM_CAP,
+  );
   // PGTune leaves autovacuum_work_mem at -1 (maintenance_work_mem) below 2GB: each worker could
   // then hold 1/16 of the limit. pgstack gives each 1/64, PGTune's 2GB cap above; before 17,
   // VACUUM stores at most 1GB of dead-tuple identifiers: more is never used.

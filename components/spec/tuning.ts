@@ -279,12 +279,7 @@ function computedParameters(
     "the socket the healthcheck and local superuser use (layout.socketDir)",
     "fixed",
   );
-  add(
-    "Connections",
-    "max_connections",
-    input.maxConnections,
-    connectionsReason,
-  );
+  add("Connections", "max_connections", input.maxConnections, connectionsReason);
   add(
     "Connections",
     "superuser_reserved_connections",
@@ -337,7 +332,7 @@ function computedParameters(
     "autovacuum_work_mem",
     formatPgMemory(base.autovacuumWorkMem),
     `1/64 of the ${limit} limit, at most maintenance_work_mem${version < 17 ? " and 1GB (the most VACUUM uses before PostgreSQL 17)" : " and 2GB (PGTune's cap)"}: ` +
-      `${base.autovacuumWorkers} workers hold it at once, and PGTune's -1 (maintenance_work_mem each) would take ${base.autovacuumWorkers}/16 of the limit from work_mem`,
+      `${base.autovacuumWorkers} workers hold it at once, and PGTune's -1 (maintenance_work_mem each) would take ${base.autovacuumWorkers}/${workload === "dw" ? 8 : 16} of the limit from work_mem`,
   );
   if (version >= 16) {
     add(
@@ -791,7 +786,8 @@ function resolveConnections(
   const limit = size(input.memoryLimitBytes);
   const unset = `pgstack:maxConnections unset: PGTune's default for ${input.workload} (${pgtune})`;
   const atDefault = most(DEFAULT_WORK_MEM_BYTES);
-  if (atDefault === pgtune) return { connections: pgtune, derived: true, reason: `${unset}, which the ${limit} limit holds` };
+  if (atDefault === pgtune)
+    return { connections: pgtune, derived: true, reason: `${unset}, which the ${limit} limit holds` };
   const pool = "set pgstack:maxConnections to choose, and put a connection pooler in front for more clients";
   if (atDefault !== undefined) {
     return {
@@ -808,9 +804,7 @@ function resolveConnections(
   };
 }
 
-export function tune(
-  input: TuningInput,
-): TuningResult & { shmBytes: number; maxConnections: number } {
+export function tune(input: TuningInput): TuningResult & { shmBytes: number; maxConnections: number } {
   const parsed = parseOverrides(input.overrides);
   const validationInput: ResolvedInput = { ...input, maxConnections: input.maxConnections ?? 0 };
   const provisionalBase = baseTuning(validationInput);
@@ -878,7 +872,13 @@ export function tune(
     );
   }
 
-  const computed = computedParameters(resolved, base, formatPgMemory(workMem), workMemReason, connections.reason);
+  const computed = computedParameters(
+    resolved,
+    base,
+    formatPgMemory(workMem),
+    workMemReason,
+    connections.reason,
+  );
   for (const parameter of computed) {
     if (!parameterInfo(parameter.name, input.version)) {
       throw new Error(`pgstack bug: ${parameter.name} is not a parameter of PostgreSQL ${input.version}`);

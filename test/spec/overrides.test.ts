@@ -39,7 +39,9 @@ describe("overrides win over computed values", () => {
   });
 
   it("adds parameters pgstack does not write, under their section", () => {
-    const geqo = accepted(["statement_timeout=30s", "geqo_threshold=14"]).find((p) => p.name === "geqo_threshold");
+    const geqo = accepted(["statement_timeout=30s", "geqo_threshold=14"]).find(
+      (p) => p.name === "geqo_threshold",
+    );
     expect(geqo).toMatchObject({
       value: "14",
       source: "override",

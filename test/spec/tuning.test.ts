@@ -135,7 +135,13 @@ const PGTUNE_CASES: readonly {
   },
   {
     title: "16GiB, 8 CPUs, web, 200 connections, nvme, an 8GiB volume (the database fits in memory)",
-    input: { memoryLimitBytes: 16 * GiB, cpus: 8, workload: "web", storageMedium: "nvme", storageBytes: 8 * GiB },
+    input: {
+      memoryLimitBytes: 16 * GiB,
+      cpus: 8,
+      workload: "web",
+      storageMedium: "nvme",
+      storageBytes: 8 * GiB,
+    },
     expected: {
       shared_buffers: "4GB",
       maintenance_work_mem: "1GB",
@@ -244,7 +250,12 @@ describe("work_mem below PostgreSQL's 4MB default", () => {
 
 describe("max_connections when pgstack:maxConnections is unset", () => {
   it("is PGTune's default when the limit holds it at 4MB of work_mem", () => {
-    const input = tuningInput({ memoryLimitBytes: 16 * GiB, cpus: 8, workload: "web", maxConnections: undefined });
+    const input = tuningInput({
+      memoryLimitBytes: 16 * GiB,
+      cpus: 8,
+      workload: "web",
+      maxConnections: undefined,
+    });
     expect(tune(input).maxConnections).toBe(200);
     expect(parameter(input, "max_connections").reason).toBe(
       "pgstack:maxConnections unset: PGTune's default for web (200), which the 16GiB limit holds",
@@ -277,7 +288,9 @@ describe("max_connections when pgstack:maxConnections is unset", () => {
   it("fits every limit pgstack accepts, down to 512MiB", () => {
     for (const workload of ["web", "oltp", "dw", "mixed", "desktop"] as const) {
       for (const limit of [512 * MiB, 1 * GiB, 3 * GiB]) {
-        const result = tune(tuningInput({ workload, memoryLimitBytes: limit, cpus: 1, maxConnections: undefined }));
+        const result = tune(
+          tuningInput({ workload, memoryLimitBytes: limit, cpus: 1, maxConnections: undefined }),
+        );
         expect(result.memoryBudget.keepsHeadroom, `${workload} ${limit}`).toBe(true);
         expect(result.maxConnections).toBeGreaterThanOrEqual(10);
       }
@@ -444,7 +457,9 @@ describe("shmBytes", () => {
   });
 
   it("is 64MiB when there is no parallel query, whatever shared_buffers is", () => {
-    expect(tune(tuningInput({ cpus: 1, memoryLimitBytes: 2 * GiB, maxConnections: 50 })).shmBytes).toBe(64 * MiB);
+    expect(tune(tuningInput({ cpus: 1, memoryLimitBytes: 2 * GiB, maxConnections: 50 })).shmBytes).toBe(
+      64 * MiB,
+    );
     expect(tune(tuningInput({ cpus: 1, memoryLimitBytes: 32 * GiB })).shmBytes).toBe(64 * MiB);
   });
 });
