@@ -322,7 +322,12 @@ export async function dockerRuntime(
   };
 
   const members: Record<string, MemberRuntime> = {};
-  const memberResources = resources.filter((resource) => label(resource, "pgstack.member") !== undefined);
+  // PostgreSQL's containers: the exporter beside each member carries its member label too.
+  const memberResources = resources.filter(
+    (resource) =>
+      label(resource, "pgstack.member") !== undefined &&
+      (role(resource) === "primary" || role(resource) === "replica"),
+  );
   for (const resource of memberResources) {
     members[label(resource, "pgstack.member") as string] = memberRuntime(resource, () =>
       containerOf(resource),
