@@ -16,6 +16,8 @@ import { buildClusterSpec } from "./components/spec/build-cluster-spec";
 const spec = withoutStackTrace(() =>
   buildClusterSpec(stackConfigFromPulumi(), { stack: pulumi.getStack(), context: stackContextFromPulumi() }),
 );
+// What the limit forced below a sane value (work_mem under 4MB, headroom spent): shown in the plan.
+for (const warning of spec.tuning.warnings) pulumi.log.warn(warning);
 const cluster = withoutStackTrace(() => {
   const secrets = new ClusterSecrets(`${spec.name}-secrets`, { protect: spec.protect });
   return spec.platform === "docker"

@@ -1,61 +1,52 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { osUser, POSTGRES_USER } from "../test/proving/harness/os-users";
-import { ProcessSupervisor } from "../test/proving/harness/processes";
-import { runAttribution } from "./bench/attribution";
-import { fullBackup, restoreInto } from "./bench/backup-restore";
-import { type LocalStack, prepareLocalStack } from "./bench/local-harness/local-stack";
-import { freePort } from "./bench/local-harness/ports";
-import { ProvingCluster } from "./bench/local-harness/proving-cluster";
+import { memoryAtFullLoad } from "../test/proving/harness/proofs";
+import { ProvingCluster } from "../test/proving/harness/proving-cluster";
+import { memoryChart, rtoChart, throughputChart, walChart } from "./bench/charts";
 import { describeMachine, diskSequentialWrite, versions } from "./bench/machine";
 import { pgbenchInit } from "./bench/pgbench";
 import { type PgtuneInput, pgtuneConfig, renderPgtune } from "./bench/pgtune";
-import { BENCH_STACK, type BenchResult, type BenchSettings, renderReport } from "./bench/report";
-import { measureRpo } from "./bench/rpo";
 import {
-  BENCH_DATABASE,
-  type BenchServer,
-  type ConfigName,
-  PgstackServer,
-  PlainServer,
-  showSettings,
-} from "./bench/servers";
+  BENCH_STACK,
+  type BenchResult,
+  type BenchSettings,
+  type RestorePoint,
+  renderReport,
+} from "./bench/report";
+import { BENCH_DATABASE, BenchServer, baselineServer, type ConfigName, showSettings } from "./bench/servers";
 import { runTpcb } from "./bench/tpcb";
 
 /**
- * npm run bench [-- --quick] [-- --out <file>]
- * pgstack's rendered configuration for the dev stack (2 GiB, 2 CPUs, SSD, web) against
- * PostgreSQL's stock postgresql.conf and PGTune's for the same resources, on this machine, with
- * paired pgbench runs; then WAL volume, archive catch-up, backup and restore throughput through
- * S3 (s3rver over TLS) and the data lost when only S3 survives. A full run writes BENCHMARKS.md;
- * --quick shortens everything for a smoke run and writes only where --out says. --attribute runs
- * the diagnostic of scripts/bench/attribution.ts instead; --from <json> re-renders a saved run.
+ * npm run bench [-- --quick] [-- --out <file>] [-- --from <json>]
+ * pgstack's dev stack (2 GiB, 2 CPUs, SSD, web) on the container-true proving ground against
+ * stock PostgreSQL and PGTune's settings for the same resources, each server in its own
+ * container and memory cgroup with the same limit, both baselines archiving through the same
+ * pgBackRest command: rotated pgbench rounds (tps, p50/p99, checkpoints, WAL per 1,000
+ * transactions, peak memory, machine load), the full-load memory proof, and restore + recovery
+ * time for two database sizes. A full run writes BENCHMARKS.md and its SVG charts next to it;
+ * --quick runs a reduced configuration and writes only where --out says. Needs root (namespaces,
+ * cgroups), like `npm run prove`.
  */
 
 const FULL: BenchSettings = {
-  scale: 50,
+  // About 15 MB per scale unit: 280 is about 4.2 GB, twice the 2 GiB limit, so reads reach the disk.
+  scale: 280,
   clients: 8,
   threads: 2,
-  seconds: 60,
-  rounds: 3,
-  rpoWriterSeconds: 100,
-  rpoRate: 100,
+  seconds: 120,
+  rounds: 5,
 };
 
 const QUICK: BenchSettings = {
   scale: 5,
-  clients: 8,
+  clients: 4,
   threads: 2,
   seconds: 10,
-  rounds: 1,
-  rpoWriterSeconds: 45,
-  rpoRate: 100,
+  rounds: 2,
 };
 
 const PROJECT_DIR = resolve(__dirname, "..");
-/** On the root filesystem like /tmp, but not swept by anyone cleaning /tmp. */
-const BENCH_PARENT = "/var/tmp";
 
 function log(line: string): void {
   console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
@@ -67,7 +58,6 @@ async function main(): Promise<number> {
       quick: { type: "boolean", default: false },
       out: { type: "string" },
       from: { type: "string" },
-      attribute: { type: "boolean", default: false },
     },
   });
   if (values.from) return rerender(values.from, values.out);
@@ -75,178 +65,89 @@ async function main(): Promise<number> {
   const settings = quick ? QUICK : FULL;
   const out = values.out ?? (quick ? undefined : join(PROJECT_DIR, "BENCHMARKS.md"));
 
-  // A private root for everything, pgstack's local stack included (the harness makes its directory
-  // under TMPDIR): /tmp is shared with other runs, and their clean-ups must not reach this one.
-  const root = await mkdtemp(join(BENCH_PARENT, "pgstack-bench-"));
-  await chmod(root, 0o755);
-  process.env.TMPDIR = root;
-  const logDir = join(root, "logs");
-  await mkdir(logDir, { recursive: true });
-  const supervisor = new ProcessSupervisor(logDir);
-  let local: LocalStack | undefined;
-  const cleanUp = async () => {
-    await supervisor.stopAll();
-    await local?.dispose();
-    await rm(root, { recursive: true, force: true });
-  };
+  let cluster: ProvingCluster | undefined;
   process.once("SIGINT", () => {
-    log("interrupted: stopping every server started by the benchmark");
-    void cleanUp().finally(() => process.exit(130));
+    log("interrupted: stopping every container the benchmark started");
+    void (cluster?.dispose() ?? Promise.resolve()).finally(() => process.exit(130));
   });
-
-  if (values.attribute) {
-    try {
-      const server = new PlainServer("stock", root, await freePort(), osUser(POSTGRES_USER), supervisor);
-      const seconds = quick ? 10 : 30;
-      const { runs, table } = await runAttribution(
-        server,
-        {
-          scale: settings.scale,
-          rounds: quick ? 1 : 3,
-          seconds,
-          clients: settings.clients,
-          threads: settings.threads,
-        },
-        log,
-      );
-      const dir = join(PROJECT_DIR, ".scratch", "bench");
-      await mkdir(dir, { recursive: true });
-      await writeFile(
-        join(dir, `attribution-${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
-        JSON.stringify(runs, null, 2),
-      );
-      console.log(
-        `\nTPC-B, scale ${settings.scale}, ${settings.clients} clients, ${seconds} s per run:\n${table}`,
-      );
-      return 0;
-    } catch (error) {
-      log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      return 1;
-    } finally {
-      await cleanUp();
-    }
-  }
-
   try {
     const startedAt = new Date();
     log(
-      `pgstack bench${quick ? " (quick smoke run)" : ""}: scale ${settings.scale}, ${settings.clients} clients, ${settings.seconds} s × ${settings.rounds} round(s)`,
+      `pgstack bench${quick ? " (quick)" : ""}: scale ${settings.scale}, ${settings.clients} clients, ${settings.seconds} s × ${settings.rounds} round(s) per configuration`,
     );
-    const machine = await describeMachine(root);
+    cluster = await ProvingCluster.prepare(BENCH_STACK);
+    const spec = cluster.spec;
+    const machine = await describeMachine(dirname(cluster.primary.dataDir));
     const toolVersions = await versions();
-    log(
-      `machine: ${machine.cpus} CPUs, ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, kernel ${machine.kernel}, load ${machine.loadAverage.map((l) => l.toFixed(2)).join(" ")}`,
+    const disk = await diskSequentialWrite(
+      dirname(cluster.primary.dataDir),
+      quick ? 1 : 3,
+      quick ? 256 : 1024,
     );
-
-    const disk = await diskSequentialWrite(root, quick ? 1 : 3, quick ? 256 : 1024);
-    log(`disk sequential write: ${disk.mbPerSecond.toFixed(0)} MB/s (${disk.method})`);
-
-    // pgstack: the dev stack laid out on this machine by the proving harness, S3 over TLS.
-    local = await prepareLocalStack(BENCH_STACK);
-    const config = local.config;
-    if (
-      config.memoryLimit !== "2Gi" ||
-      config.cpus !== 2 ||
-      config.storageMedium !== "ssd" ||
-      config.workload !== "web"
-    ) {
-      throw new Error(
-        `the ${BENCH_STACK} stack is no longer 2Gi / 2 CPUs / ssd / web (${config.memoryLimit} / ${config.cpus} / ${config.storageMedium} / ${config.workload}): update the benchmark's PGTune inputs and BENCHMARKS.md together`,
-      );
-    }
-    const cluster = new ProvingCluster(local);
-    const postgres = osUser(POSTGRES_USER);
+    log(`disk sequential write: ${disk.mbPerSecond.toFixed(0)} MB/s`);
 
     const pgtuneInput: PgtuneInput = {
-      version: config.postgresVersion,
-      workload: config.workload,
-      memoryBytes: 2 * 2 ** 30,
-      cpus: config.cpus,
-      connections: local.specs.primary.postgres.maxConnections,
-      storage: config.storageMedium,
-      // Scale 50 is about 750 MB: less than the 2 GiB of RAM.
-      dbSize: "less_ram",
+      version: spec.postgres.version,
+      workload: spec.postgres.workload,
+      memoryBytes: spec.resources.memoryLimitBytes,
+      cpus: spec.resources.cpus,
+      connections: spec.postgres.maxConnections,
+      storage: spec.resources.storageMedium,
+      // The full run's data set is twice the limit.
+      dbSize: quick ? "less_ram" : "greater_ram",
     };
     const pgtuneLines = pgtuneConfig(pgtuneInput);
     const pgtuneText = renderPgtune(pgtuneInput, pgtuneLines);
 
-    const stock = new PlainServer("stock", root, await freePort(), postgres, supervisor);
-    const pgtune = new PlainServer("pgtune", root, await freePort(), postgres, supervisor);
-    const pgstack = new PgstackServer(cluster.primary);
-    const servers: Record<ConfigName, BenchServer> = { pgstack, stock, pgtune };
-
-    const initSeconds: Partial<Record<ConfigName, number>> = {};
-    const reported: Partial<Record<ConfigName, Record<string, string>>> = {};
-    log("pgstack: initdb, start, stanza-create, roles (rendered files and commands)");
+    log("pgstack: the dev stack's primary, as its platform starts it");
     await cluster.startPrimary();
-    await stock.init();
-    await pgtune.init(`# PGTune (le0pard/pgtune), appended as PGTune instructs\n${pgtuneText}`);
+    const pgstack = new BenchServer("pgstack", cluster.primary);
+    await pgstack.sql(`CREATE DATABASE ${BENCH_DATABASE}`, "postgres");
+    log("stock and PGTune: containers like the primary's, archiving with the same pgBackRest command");
+    const stock = await baselineServer(cluster, "stock", {});
+    const pgtune = await baselineServer(cluster, "pgtune", {
+      ...Object.fromEntries(pgtuneLines.map((line) => [line.name, line.value])),
+      shared_preload_libraries: "pg_stat_statements",
+    });
+    const servers: Record<ConfigName, BenchServer> = { pgstack, stock, pgtune };
+    const reported: Partial<Record<ConfigName, Record<string, string>>> = {};
     for (const config of ["pgstack", "stock", "pgtune"] as const) {
       const server = servers[config];
       if (!server.running()) await server.start();
-      try {
-        log(`${config}: pgbench -i -s ${settings.scale}`);
-        initSeconds[config] = (await pgbenchInit(server, settings.scale)) / 1000;
-        reported[config] = await showSettings(server);
-      } finally {
-        await server.stop();
-      }
+      log(`${config}: pgbench -i -s ${settings.scale}`);
+      await pgbenchInit(server, settings.scale);
+      reported[config] = await showSettings(server);
+      if (config !== "pgstack") await server.stop();
     }
-    const databaseBytes = await (async () => {
-      await pgstack.start();
-      try {
-        return Number(await pgstack.sql(`SELECT pg_database_size('${BENCH_DATABASE}')`));
-      } finally {
-        await pgstack.stop();
-      }
-    })();
+    const databaseBytes = Number(await pgstack.sql(`SELECT pg_database_size('${BENCH_DATABASE}')`));
+    await pgstack.stop();
     log(`bench database: ${(databaseBytes / 1e6).toFixed(0)} MB`);
 
-    const runs = await runTpcb(
-      servers,
-      cluster,
-      {
-        rounds: settings.rounds,
-        clients: settings.clients,
-        threads: settings.threads,
-        seconds: settings.seconds,
-        catchUpTimeoutMs: 300_000,
-      },
-      log,
-    );
-    // Stock and PGTune are done: give their disk back before the backup and restore.
-    await rm(join(root, "stock"), { recursive: true, force: true });
-    await rm(join(root, "pgtune"), { recursive: true, force: true });
+    const runs = await runTpcb(servers, settings, machine.cpus, log);
 
     await pgstack.start();
-    log("backup: the runner's full backup through the TLS server to S3");
-    await cluster.startBackupServer();
-    const backup = await fullBackup(cluster);
-    log(`backup: ${(backup.databaseBytes / 1e6).toFixed(0)} MB in ${backup.seconds.toFixed(1)} s`);
+    log("full load: proof 13 (every connection past work_mem, pgstack and PGTune's values)");
+    const fullLoad = (await memoryAtFullLoad.run(cluster)).figure;
 
-    log(
-      `rpo: writer at ${settings.rpoRate} commits/s for ${settings.rpoWriterSeconds} s, then the primary's volume is destroyed`,
-    );
-    const rpo = await measureRpo(
-      cluster,
-      { writerSeconds: settings.rpoWriterSeconds, rate: settings.rpoRate },
-      log,
-    );
-    log(
-      `rpo: ${rpo.lost} acknowledged commits lost (${rpo.lostSeconds.toFixed(1)} s); restore ${rpo.restore.seconds.toFixed(1)} s`,
-    );
-
-    // Diagnostic: the rendered restore runs one process per CPU; the same restore with the
-    // config's process-max (half the CPUs, sized for a member that also serves queries) shows
-    // what that parallelism is worth here, apart from S3's own speed.
-    const configProcessMax = Math.max(1, Math.floor(config.cpus / 2));
-    const probe = await local.addMember("restore-probe");
-    const halfCpuRestore = {
-      ...(await restoreInto(cluster, probe, [`--process-max=${configProcessMax}`])),
-      processMax: configProcessMax,
-    };
-    await rm(probe.spec.layout.volumeDir, { recursive: true, force: true });
-    log(`restore with --process-max=${configProcessMax}: ${halfCpuRestore.seconds.toFixed(1)} s`);
+    // Recovery time for two sizes: the bench database, then with a copy of it beside (twice the data).
+    const restores: RestorePoint[] = [];
+    for (const [index, step] of ["as benchmarked", "doubled"].entries()) {
+      if (index === 1)
+        await pgstack.sql(`CREATE DATABASE ${BENCH_DATABASE}_copy TEMPLATE ${BENCH_DATABASE}`, "postgres");
+      const bytes = Number(
+        await pgstack.sql("SELECT sum(pg_database_size(datname)) FROM pg_database", "postgres"),
+      );
+      log(`restore (${step}, ${(bytes / 1e6).toFixed(0)} MB): full backup, then a restored copy`);
+      await cluster.scheduledBackup("full");
+      const { copy, restoreMs } = await cluster.restoreCopy(`bench-restore-${index + 1}`, { type: "latest" });
+      await copy.stop();
+      restores.push({
+        databaseBytes: bytes,
+        seconds: restoreMs / 1000,
+        mbPerSecond: bytes / 1e6 / (restoreMs / 1000),
+      });
+      log(`restore: ${(restoreMs / 1000).toFixed(1)} s`);
+    }
 
     const result: BenchResult = {
       quick,
@@ -256,31 +157,60 @@ async function main(): Promise<number> {
       machine,
       versions: toolVersions,
       disk,
+      memoryLimitBytes: spec.resources.memoryLimitBytes,
       databaseBytes,
-      initSeconds: initSeconds as Record<ConfigName, number>,
       settingsReported: reported as Record<ConfigName, Record<string, string>>,
       pgtuneText,
       runs,
-      backup,
-      rpo,
-      halfCpuRestore,
-      archiveTimeoutSeconds: local.specs.primary.archive.archiveTimeoutSeconds,
+      fullLoad,
+      restores,
     };
     const saved = await saveResult(result);
     log(`raw results: ${saved}`);
-    const report = renderReport(result);
-    console.log(`\n${report}`);
-    if (out) {
-      await writeFile(out, report);
-      log(`wrote ${out}`);
-    }
+    await writeReport(result, out);
     return 0;
   } catch (error) {
     log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return 1;
   } finally {
-    await cleanUp();
+    await cluster?.dispose();
   }
+}
+
+/** The report, and its charts as SVG files beside it (or only printed, without --out). */
+async function writeReport(result: BenchResult, out: string | undefined): Promise<void> {
+  const charts = [
+    {
+      file: "bench-throughput.svg",
+      title: "tps and p99 latency per configuration and round",
+      draw: throughputChart(result.runs),
+    },
+    { file: "bench-wal.svg", title: "WAL per 1,000 transactions", draw: walChart(result.runs) },
+    {
+      file: "bench-memory.svg",
+      title: "peak cgroup memory against the limit",
+      draw: memoryChart(result.runs),
+    },
+    {
+      file: "bench-rto.svg",
+      title: "restore + recovery time against database size",
+      draw: rtoChart(result.restores),
+    },
+  ];
+  const report = renderReport(
+    result,
+    out ? charts.map(({ file, title }) => ({ file: `docs/bench/${file}`, title })) : [],
+  );
+  if (!out) {
+    console.log(`\n${report}`);
+    for (const chart of charts) log(`chart ${chart.file}: ${(await chart.draw).length} bytes of SVG`);
+    return;
+  }
+  const chartDir = join(dirname(out), "docs", "bench");
+  await mkdir(chartDir, { recursive: true });
+  for (const chart of charts) await writeFile(join(chartDir, chart.file), await chart.draw);
+  await writeFile(out, report);
+  log(`wrote ${out} and ${charts.length} charts in ${chartDir}`);
 }
 
 /** Raw figures of every run, kept out of git (.scratch/), so a report can be re-rendered from them. */
@@ -296,10 +226,7 @@ async function saveResult(result: BenchResult): Promise<string> {
 /** --from <file>: the report of a saved run, rendered again (same figures, current report text). */
 async function rerender(file: string, out: string | undefined): Promise<number> {
   const result = JSON.parse(await readFile(file, "utf8")) as BenchResult;
-  const target = out ?? (result.quick ? undefined : join(PROJECT_DIR, "BENCHMARKS.md"));
-  const report = renderReport(result);
-  if (target) await writeFile(target, report);
-  else console.log(report);
+  await writeReport(result, out ?? (result.quick ? undefined : join(PROJECT_DIR, "BENCHMARKS.md")));
   return 0;
 }
 

@@ -14,7 +14,7 @@ import { CRON_FORM, everFires, firstCommonRun, parseCron } from "./cron-schedule
 export const PLATFORMS = ["docker", "kubernetes"] as const;
 export const POSTGRES_VERSIONS = [15, 16, 17] as const;
 export const WORKLOADS = ["web", "oltp", "dw", "mixed", "desktop"] as const;
-export const STORAGE_MEDIA = ["ssd", "hdd", "san"] as const;
+export const STORAGE_MEDIA = ["ssd", "hdd", "san", "nvme"] as const;
 export const ARCHIVE_STORES = ["local", "aws"] as const;
 export const S3_ACCESS_MODES = ["irsa", "accessKey"] as const;
 
@@ -186,7 +186,10 @@ export const stackConfigSchema = z
     storageMedium: oneOf(STORAGE_MEDIA).default("ssd"),
     /** Workload profile, as in PGTune. */
     workload: oneOf(WORKLOADS).default("mixed"),
-    /** max_connections; defaults to PGTune's value for the workload. */
+    /**
+     * max_connections; when unset, PGTune's value for the workload, lowered to the most that keep
+     * work_mem at PostgreSQL's 4MB default under memoryLimit (components/spec/resource-formulas.ts).
+     */
     maxConnections: wholeNumber("connections", 10, 10000).optional(),
     /** Streaming replicas (hot standbys), each with its own replication slot. */
     replicas: wholeNumber("replicas", 0, 5).default(1),

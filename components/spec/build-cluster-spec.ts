@@ -10,7 +10,7 @@ import { defaultImage } from "./image";
 import { defaultLayout, STACK_CA_FILE } from "./layout";
 import { monitoringSpec } from "./monitoring";
 import { parseOverrides } from "./overrides";
-import { defaultMaxConnections, type TuningInput, tune } from "./tuning";
+import { type TuningInput, tune } from "./tuning";
 import { GiB, MiB, parseQuantity } from "./units";
 import { walRetention, walVolumeProblems } from "./wal-volume";
 
@@ -67,8 +67,6 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
   const memoryRequestBytes = config.memoryRequest
     ? (parseQuantity(config.memoryRequest) as number)
     : memoryLimitBytes;
-  const maxConnections = config.maxConnections ?? defaultMaxConnections(config.workload);
-
   const tuningInput: TuningInput = {
     version: config.postgresVersion,
     workload: config.workload,
@@ -76,7 +74,7 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
     cpus: config.cpus,
     storageMedium: config.storageMedium,
     storageBytes: parseQuantity(config.storageSize) as number,
-    maxConnections,
+    maxConnections: config.maxConnections,
     replicas: config.replicas,
     archive,
     tls: config.tls,
@@ -108,7 +106,7 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
       appUser: config.appUser,
       replicationUser: "replicator",
       workload: config.workload,
-      maxConnections,
+      maxConnections: tuning.maxConnections,
     },
     resources: {
       memoryLimitBytes,
@@ -134,7 +132,7 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
       clientNamespaces: config.clientNamespaces,
       awsEgressCidrs: config.awsEgressCidrs,
     },
-    tuning: { parameters: tuning.parameters, memoryBudget: tuning.memoryBudget },
+    tuning: { parameters: tuning.parameters, memoryBudget: tuning.memoryBudget, warnings: tuning.warnings },
     archive,
     monitoring: monitoringSpec(config, name, namespace),
     tls: config.tls,

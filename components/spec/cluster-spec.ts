@@ -195,14 +195,20 @@ export interface MemoryBudget {
   /** Per-backend and postmaster overhead not covered by the settings above. */
   readonly overheadBytes: number;
   readonly totalBytes: number;
+  /** What pgstack's own sizing leaves unallocated under the limit (memory-budget.ts HEADROOM_SHARE). */
+  readonly headroomBytes: number;
   /** totalBytes <= limitBytes. */
   readonly fits: boolean;
+  /** totalBytes + headroomBytes <= limitBytes: false only when an override spends the headroom. */
+  readonly keepsHeadroom: boolean;
 }
 
 export interface TuningResult {
   /** Every parameter pgstack writes, in render order. */
   readonly parameters: readonly ConfParameter[];
   readonly memoryBudget: MemoryBudget;
+  /** What the plan must show the operator: settings the limit forced below a sane value. */
+  readonly warnings: readonly string[];
 }
 
 export interface ArchiveSpec {

@@ -9,13 +9,31 @@ import { KiB, MiB } from "./units";
  */
 
 /**
- * The smallest work_mem pgstack accepts. PostgreSQL allows 64kB (PGTune's floor), but then a
- * hash join over a table of ten thousand rows already spills to temp files on the volume that
- * also holds the WAL. 1MB keeps the sorts and hashes of ordinary OLTP queries in memory; a
- * configuration that only fits below it needs more memory or fewer connections (a pooler), and
- * pgstack says so instead of starving every query.
+ * The smallest work_mem pgstack accepts. PostgreSQL allows 64kB, but then a hash join over a
+ * table of ten thousand rows already spills to temp files on the volume that also holds the WAL.
+ * 1MB keeps the sorts and hashes of ordinary OLTP queries in memory; a configuration that only
+ * fits below it needs more memory or fewer connections (a pooler), and pgstack refuses it.
  */
 export const MIN_WORK_MEM_BYTES = 1 * MiB;
+
+/**
+ * PostgreSQL's own default work_mem, and PGTune's floor. Between MIN_WORK_MEM_BYTES and this,
+ * pgstack still plans the cluster but warns: the limit, not the workload, decided work_mem.
+ */
+export const DEFAULT_WORK_MEM_BYTES = 4 * MiB;
+
+/**
+ * Share of the limit pgstack's own sizing leaves unallocated: the worst case it plans is at most
+ * 90% of the limit. The cgroup is also charged for the page cache of WAL and temp files being
+ * written (reclaimable only once written back) and for memory the allocator keeps after a
+ * query frees it; filling the budget to the byte would leave none for them. Overrides are
+ * checked against the limit itself: the operator's explicit choice may spend the headroom.
+ */
+export const HEADROOM_SHARE = 0.1;
+
+export function headroomBytes(limitBytes: number): number {
+  return Math.ceil((limitBytes * HEADROOM_SHARE) / KiB) * KiB;
+}
 
 /**
  * Memory of the processes the settings do not cover: the postmaster, checkpointer, background
@@ -27,10 +45,18 @@ export const FIXED_OVERHEAD_BYTES = 64 * MiB;
 
 /**
  * Private memory of each backend beyond work_mem: catalog and relation caches, plan caches,
- * stack and its share of the lock and process tables. 2MiB is what a backend holds after
- * touching a modest schema; large schemas hold more (raise memoryLimit, or lower maxConnections).
+ * stack and its share of the lock and process tables. Calibrated by the full-load proof (proof
+ * 13 on the dev stack: 2GiB limit, 50 connections, work_mem 9039kB): 46 sessions sorting and
+ * hashing past work_mem peaked at 1656MiB in the member's cgroup, 0 OOM kills. Even if all of
+ * shared_buffers (512MiB) and wal_buffers (16MiB) were charged and every session and parallel
+ * worker held 2 × work_mem (847MiB), the 61 processes and the 64MiB fixed overhead held at most
+ * 217MiB: 3.5MiB per process, of which 1MiB is page tables for shared memory. 2.5MiB private is
+ * that upper bound; large schemas hold more (raise memoryLimit, or lower maxConnections).
+ * Re-measured with it and the 10% headroom (work_mem 7853kB): peak 1566MiB of 2048MiB, 0 OOM
+ * kills, where the budget plans 1843MiB; at the peak the cgroup held 917MiB of anonymous memory,
+ * 111MiB of touched shared memory and 464MiB of reclaimable page cache.
  */
-export const BACKEND_PRIVATE_BYTES = 2 * MiB;
+export const BACKEND_PRIVATE_BYTES = 2.5 * MiB;
 
 /** One page-table entry (x86-64 and arm64). */
 const PAGE_TABLE_ENTRY_BYTES = 8;
@@ -92,6 +118,7 @@ export function overheadBytes(terms: MemoryTerms): number {
  * workers; more concurrent ones are the operator's explicit choice.
  */
 export function computeMemoryBudget(terms: MemoryTerms): MemoryBudget {
+  const headroom = headroomBytes(terms.limitBytes);
   const connections = workMemHolders(terms);
   const overhead = overheadBytes(terms);
   const totalBytes = Math.ceil(
@@ -114,15 +141,21 @@ export function computeMemoryBudget(terms: MemoryTerms): MemoryBudget {
     maintenanceWorkMemBytes: terms.maintenanceWorkMemBytes,
     overheadBytes: overhead,
     totalBytes,
+    headroomBytes: headroom,
     fits: totalBytes <= terms.limitBytes,
+    keepsHeadroom: totalBytes + headroom <= terms.limitBytes,
   };
 }
 
-/** The largest work_mem (whole kB) that keeps the budget under the limit; may be below the minimum or negative. */
-export function largestFittingWorkMem(terms: MemoryTerms): number {
+/**
+ * The largest work_mem (whole kB) that keeps the budget under the limit, less the headroom when
+ * `keepHeadroom` (pgstack's own sizing); may be below the minimum or negative.
+ */
+export function largestFittingWorkMem(terms: MemoryTerms, keepHeadroom = false): number {
   const rest = computeMemoryBudget({ ...terms, workMemBytes: 0 }).totalBytes;
+  const available = terms.limitBytes - (keepHeadroom ? headroomBytes(terms.limitBytes) : 0);
   const perKiB = workMemHolders(terms) * terms.hashMemMultiplier * KiB;
-  return Math.floor((terms.limitBytes - rest) / perKiB) * KiB;
+  return Math.floor((available - rest) / perKiB) * KiB;
 }
 
 /** Integer-valued terms a fix can name; the budget grows with each of them. */

@@ -4,7 +4,8 @@ import { formatPgMemory, formatQuantity, GiB, KiB, MiB } from "./units";
 
 /**
  * The resource formulas: PGTune's (le0pard/pgtune, src/features/configuration/
- * configurationSlice.js) for the same inputs, with the container's memory limit as "total
+ * configurationSlice.js, re-read at the version with the "database size vs RAM" question, io_method
+ * and the 4MB work_mem floor; scripts/bench/pgtune.ts reproduces it line by line) for the same inputs, with the container's memory limit as "total
  * memory", and pgstack's corrections where a container or its volume demands them (parallelism
  * on 1-3 CPUs, WAL bounded by the volume, autovacuum memory sized for the budget).
  */
@@ -34,14 +35,39 @@ const WAL_SIZES: Readonly<Record<Workload, { readonly min: number; readonly max:
   mixed: { min: 1 * GiB, max: 4 * GiB },
 };
 
-/** PGTune's random_page_cost and effective_io_concurrency per medium. */
+/** PGTune's random_page_cost (before the database-size rule) and effective_io_concurrency per medium. */
 export const STORAGE_COSTS: Readonly<
   Record<StorageMedium, { readonly randomPageCost: number; readonly ioConcurrency: number }>
 > = {
   ssd: { randomPageCost: 1.1, ioConcurrency: 200 },
+  nvme: { randomPageCost: 1.1, ioConcurrency: 1000 },
   san: { randomPageCost: 1.1, ioConcurrency: 300 },
   hdd: { randomPageCost: 4, ioConcurrency: 2 },
 };
+
+/**
+ * PGTune's "database size vs RAM" answer, which pgstack derives instead of asking: a data
+ * volume no larger than the memory limit cannot hold a database that outgrows the page cache
+ * (less_ram); otherwise PGTune's own default, mid_ram. pgstack never answers greater_ram: the
+ * volume is sized for growth, not for today's data.
+ */
+export type DatabaseSize = "less_ram" | "mid_ram";
+
+export function databaseSize(input: Pick<TuningInput, "storageBytes" | "memoryLimitBytes">): DatabaseSize {
+  return input.storageBytes <= input.memoryLimitBytes ? "less_ram" : "mid_ram";
+}
+
+/**
+ * PGTune: 1.1 when the database fits in memory (reads are served by the page cache), 4 on hdd
+ * (a seek), 4 for dw (large scans must stay sequential rather than become index scans), else 1.1.
+ */
+export function randomPageCost(
+  input: Pick<TuningInput, "storageBytes" | "memoryLimitBytes" | "storageMedium" | "workload">,
+): number {
+  if (databaseSize(input) === "less_ram") return 1.1;
+  if (input.storageMedium === "hdd" || input.workload === "dw") return 4;
+  return STORAGE_COSTS[input.storageMedium].randomPageCost;
+}
 
 /** What the resource formulas decide before overrides; all sizes in bytes (whole kB). */
 export interface BaseTuning {
@@ -51,18 +77,31 @@ export interface BaseTuning {
   readonly autovacuumWorkMem: number;
   readonly autovacuumWorkers: number;
   readonly walBuffers: number;
-  readonly hugePages: "try" | "off";
   readonly maxWorkerProcesses: number;
   readonly maxParallelWorkers: number;
   readonly maxParallelWorkersPerGather: number;
   readonly maxParallelMaintenanceWorkers: number;
-  /** PGTune's work_mem for these inputs, before the memory budget. */
-  readonly pgtuneWorkMem: number;
   readonly maxWalSenders: number;
   readonly maxReplicationSlots: number;
 }
 
 export const HASH_MEM_MULTIPLIER = 2;
+
+/** PGTune's work_mem floor (PostgreSQL's default): below it simple sorts spill to disk. */
+export const PGTUNE_WORK_MEM_FLOOR = 4 * MiB;
+
+/**
+ * PGTune's work_mem: (RAM − shared_buffers) / ((connections + worker processes) × 3), halved for
+ * mixed and dw, a sixth for desktop, × 1.3 when the database fits in memory, at least 4MB.
+ */
+export function pgtuneWorkMem(input: TuningInput, connections: number, maxWorkerProcesses: number): number {
+  const { workload, memoryLimitBytes: limit } = input;
+  const sharedBuffers = kb(workload === "desktop" ? limit / 16 : limit / 4);
+  const perConnection = (limit - sharedBuffers) / ((connections + maxWorkerProcesses) * 3);
+  const divisor = { web: 1, oltp: 1, dw: 2, mixed: 2, desktop: 6 }[workload];
+  const boost = databaseSize(input) === "less_ram" ? 1.3 : 1;
+  return Math.max(PGTUNE_WORK_MEM_FLOOR, kb((perConnection / divisor) * boost));
+}
 export const kb = (bytes: number) => Math.floor(bytes / KiB) * KiB;
 /** A size for a reason line: `8GiB`, `512MiB`. */
 export const size = (bytes: number) => `${formatQuantity(kb(bytes))}B`;
@@ -72,32 +111,40 @@ export function baseTuning(input: TuningInput): BaseTuning {
   const desktop = workload === "desktop";
   const sharedBuffers = kb(desktop ? limit / 16 : limit / 4);
   const effectiveCacheSize = kb(desktop ? limit / 4 : (limit * 3) / 4);
-  const maintenanceWorkMem = Math.min(kb(workload === "dw" ? limit / 8 : limit / 16), 2 * GiB);
-  // Before 17, VACUUM stores at most 1GB of dead-tuple identifiers: more is never used.
-  const autovacuumCap = version < 17 ? 1 * GiB : Number.POSITIVE_INFINITY;
+  const maintenanceWorkMem = Math.min(
+    kb(workload === "dw" ? limit / 8 : limit / 16),
+    MAINTENANCE_WORK_MEM_CAP,
+  );
+  // PGTune leaves autovacuum_work_mem at -1 (maintenance_work_mem) below 2GB: each worker could
+  // then hold 1/16 of the limit. pgstack gives each 1/64, PGTune's 2GB cap above; before 17,
+  // VACUUM stores at most 1GB of dead-tuple identifiers: more is never used.
+  const autovacuumCap = version < 17 ? 1 * GiB : AUTOVACUUM_WORK_MEM_CAP;
   const autovacuumWorkMem = Math.min(maintenanceWorkMem, kb(limit / 64), autovacuumCap);
   const cores = Math.floor(input.cpus);
   const parallel = parallelSettings(cores, workload);
-  // PGTune: (RAM − shared_buffers) / ((connections + worker processes) × 3), halved for mixed and
-  // dw, a sixth for desktop, at least 64kB.
-  const perConnection = (limit - sharedBuffers) / ((input.maxConnections + parallel.maxWorkerProcesses) * 3);
-  const divisor = { web: 1, oltp: 1, dw: 2, mixed: 2, desktop: 6 }[workload];
-  const pgtuneWorkMem = Math.max(64 * KiB, kb(perConnection / divisor));
   return {
     sharedBuffers,
     effectiveCacheSize,
     maintenanceWorkMem,
     autovacuumWorkMem,
-    autovacuumWorkers: Math.min(6, Math.max(3, Math.floor(cores / 4))),
+    autovacuumWorkers: pgtuneAutovacuumWorkers(cores),
     walBuffers: pgtuneWalBuffers(sharedBuffers),
-    hugePages: limit >= 32 * GiB ? "try" : "off",
     ...parallel,
-    pgtuneWorkMem,
     // One sender per replica, two for a pg_basebackup streaming its WAL, one spare.
     maxWalSenders: input.replicas + 3,
     // One slot per replica, a pg_basebackup's temporary slot, one spare.
     maxReplicationSlots: input.replicas + 2,
   };
+}
+
+/** PGTune's cap of maintenance_work_mem (Linux): CREATE INDEX and manual VACUUM use up to it. */
+export const MAINTENANCE_WORK_MEM_CAP = 8 * GiB;
+/** PGTune's cap of autovacuum_work_mem, so that its workers do not each hold 8GB. */
+export const AUTOVACUUM_WORK_MEM_CAP = 2 * GiB;
+
+/** PGTune: PostgreSQL's 3 workers, 4 from 16 CPUs, 5 from 32. */
+function pgtuneAutovacuumWorkers(cores: number): number {
+  return cores >= 32 ? 5 : cores >= 16 ? 4 : 3;
 }
 
 /** PGTune: 3% of shared_buffers, at most 16MB (rounded up from 14MB), at least 32kB. */

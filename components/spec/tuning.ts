@@ -3,6 +3,8 @@ import type { PostgresVersion, StorageMedium, Workload } from "../config/stack-c
 import type { ArchiveSpec, ConfParameter, ConfSection, Layout, TuningResult } from "./cluster-spec";
 import {
   computeMemoryBudget,
+  DEFAULT_WORK_MEM_BYTES,
+  HEADROOM_SHARE,
   largestFitting,
   largestFittingWorkMem,
   type MemoryTermName,
@@ -21,9 +23,13 @@ import { parameterInfo } from "./postgres-parameters";
 import {
   type BaseTuning,
   baseTuning,
+  databaseSize,
   defaultMaxConnections,
   HASH_MEM_MULTIPLIER,
   kb,
+  MAINTENANCE_WORK_MEM_CAP,
+  pgtuneWorkMem,
+  randomPageCost,
   STORAGE_COSTS,
   size,
   walSizing,
@@ -43,7 +49,8 @@ export interface TuningInput {
   cpus: number;
   storageMedium: StorageMedium;
   storageBytes: number;
-  maxConnections: number;
+  /** pgstack:maxConnections; unset: derived from the workload and the limit (resolveConnections). */
+  maxConnections?: number;
   replicas: number;
   archive: ArchiveSpec;
   tls: boolean;
@@ -52,6 +59,12 @@ export interface TuningInput {
 }
 
 export { defaultMaxConnections };
+
+/** The input once max_connections is decided. */
+type ResolvedInput = TuningInput & { readonly maxConnections: number };
+
+/** The fewest connections pgstack derives (pgstack:maxConnections accepts no fewer). */
+const MIN_DERIVED_CONNECTIONS = 10;
 
 /** Statement timeout per workload: interactive workloads fail fast, analytical ones may run long. */
 const STATEMENT_TIMEOUT_MS: Readonly<Record<Workload, number>> = {
@@ -72,7 +85,7 @@ const volumeShare = (storageBytes: number, share: number) =>
 
 /** The budget's terms with the overrides that change them applied; work_mem as given. */
 function memoryTerms(
-  input: TuningInput,
+  input: ResolvedInput,
   base: BaseTuning,
   overrides: readonly ParameterOverride[],
   workMem: number,
@@ -164,11 +177,15 @@ function* limitCandidates(from: number): Generator<number> {
  * Refusal when even the minimum work_mem cannot fit: names both keys that decide it, each with
  * the value that would fit while the other stays as it is.
  */
-function doesNotFitError(input: TuningInput, overrides: readonly ParameterOverride[]): ConfigError {
+function doesNotFitError(
+  input: ResolvedInput,
+  overrides: readonly ParameterOverride[],
+  derivedConnections: boolean,
+): ConfigError {
   const fitsWith = (limit: number, connections: number) => {
     const candidate = { ...input, memoryLimitBytes: limit, maxConnections: connections };
     const terms = memoryTerms(candidate, baseTuning(candidate), overrides, 0);
-    return largestFittingWorkMem(terms) >= MIN_WORK_MEM_BYTES;
+    return largestFittingWorkMem(terms, true) >= MIN_WORK_MEM_BYTES;
   };
   let smallestLimit: number | undefined;
   for (const limit of limitCandidates(input.memoryLimitBytes)) {
@@ -191,12 +208,13 @@ function doesNotFitError(input: TuningInput, overrides: readonly ParameterOverri
   const worstCase =
     `at full load shared_buffers ${size(budget.sharedBuffersBytes)} + ${budget.connections} connections and parallel workers × ` +
     `work_mem 1MB × ${budget.hashMemMultiplier} + autovacuum ${budget.autovacuumWorkers} × ${size(budget.autovacuumWorkMemBytes)} + ` +
-    `maintenance_work_mem ${size(budget.maintenanceWorkMemBytes)} + overhead ${size(budget.overheadBytes)} = ${size(budget.totalBytes)}`;
+    `maintenance_work_mem ${size(budget.maintenanceWorkMemBytes)} + overhead ${size(budget.overheadBytes)} = ${size(budget.totalBytes)}` +
+    `, over ${Math.round((1 - HEADROOM_SHARE) * 100)}% of the limit (pgstack keeps ${size(budget.headroomBytes)} of headroom)`;
   const problems: ConfigProblem[] = [
     {
       key: "pgstack:memoryLimit",
       value: displayValue(limitText),
-      message: `cannot hold ${input.maxConnections} connections with work_mem of at least 1MB: ${worstCase}, over the limit`,
+      message: `cannot hold ${input.maxConnections} connections with work_mem of at least 1MB: ${worstCase}`,
       fix:
         smallestLimit !== undefined
           ? `pulumi config set pgstack:memoryLimit ${formatQuantity(smallestLimit)} (the smallest limit that fits ${input.maxConnections} connections)`
@@ -212,11 +230,18 @@ function doesNotFitError(input: TuningInput, overrides: readonly ParameterOverri
           : `no maxConnections of 10 or more fits in ${limitText}; raise pgstack:memoryLimit`,
     },
   ];
-  return new ConfigError(problems);
+  // A derived maxConnections is already the fewest pgstack would pick: only the limit is wrong.
+  return new ConfigError(derivedConnections ? problems.slice(0, 1) : problems);
 }
 
 /** The parameters pgstack writes, before overrides. */
-function computedParameters(input: TuningInput, base: BaseTuning, workMem: string, workMemReason: string) {
+function computedParameters(
+  input: ResolvedInput,
+  base: BaseTuning,
+  workMem: string,
+  workMemReason: string,
+  connectionsReason: string,
+) {
   const { version, workload, archive, layout } = input;
   const limit = size(input.memoryLimitBytes);
   const storage = size(input.storageBytes);
@@ -254,12 +279,7 @@ function computedParameters(input: TuningInput, base: BaseTuning, workMem: strin
     "the socket the healthcheck and local superuser use (layout.socketDir)",
     "fixed",
   );
-  add(
-    "Connections",
-    "max_connections",
-    input.maxConnections,
-    `pgstack:maxConnections (PGTune's default for ${workload} is ${defaultMaxConnections(workload)})`,
-  );
+  add("Connections", "max_connections", input.maxConnections, connectionsReason);
   add(
     "Connections",
     "superuser_reserved_connections",
@@ -289,10 +309,10 @@ function computedParameters(input: TuningInput, base: BaseTuning, workMem: strin
   add(
     "Memory",
     "huge_pages",
-    base.hugePages,
-    base.hugePages === "try"
-      ? `the ${limit} limit is 32GiB or more: huge pages cut page tables when the node has them, and PostgreSQL starts without them (PGTune)`
-      : `below 32GiB huge pages gain little and nodes rarely reserve them (PGTune)`,
+    "off",
+    base.sharedBuffers >= 2 * GiB
+      ? "PGTune says try from 2GB of shared_buffers, but a container granted no huge pages (hugepages-2Mi) can map them and then die of SIGBUS on first touch (kubernetes/kubernetes#71233); set huge_pages=on in pgstack:parameters where the node reserves them and the pod requests them (the memory budget then counts 512× smaller page tables)"
+      : "shared_buffers below 2GB: PGTune also leaves huge pages off",
   );
   add("Memory", "work_mem", workMem, workMemReason);
   add(
@@ -305,13 +325,14 @@ function computedParameters(input: TuningInput, base: BaseTuning, workMem: strin
     "Memory",
     "maintenance_work_mem",
     formatPgMemory(base.maintenanceWorkMem),
-    `${workload === "dw" ? "1/8" : "1/16"} of the ${limit} limit, at most 2GB (PGTune)`,
+    `${workload === "dw" ? "1/8" : "1/16"} of the ${limit} limit, at most ${formatPgMemory(MAINTENANCE_WORK_MEM_CAP)} (PGTune)`,
   );
   add(
     "Memory",
     "autovacuum_work_mem",
     formatPgMemory(base.autovacuumWorkMem),
-    `1/64 of the ${limit} limit, at most maintenance_work_mem${version < 17 ? " and 1GB (the most VACUUM uses before PostgreSQL 17)" : ""}: ${base.autovacuumWorkers} workers hold it at once`,
+    `1/64 of the ${limit} limit, at most maintenance_work_mem${version < 17 ? " and 1GB (the most VACUUM uses before PostgreSQL 17)" : " and 2GB (PGTune's cap)"}: ` +
+      `${base.autovacuumWorkers} workers hold it at once, and PGTune's -1 (maintenance_work_mem each) would take ${base.autovacuumWorkers}/${workload === "dw" ? 8 : 16} of the limit from work_mem`,
   );
   if (version >= 16) {
     add(
@@ -335,11 +356,18 @@ function computedParameters(input: TuningInput, base: BaseTuning, workMem: strin
     formatPgMemory(base.effectiveCacheSize),
     `${workload === "desktop" ? "1/4" : "75%"} of the ${limit} limit: the planner's guess of cached data; allocates nothing (PGTune)`,
   );
+  const pageCost = randomPageCost(input);
   add(
     "Planner",
     "random_page_cost",
-    costs.randomPageCost,
-    `${input.storageMedium}: random reads cost ${input.storageMedium === "hdd" ? "4× sequential ones (a seek)" : "about as much as sequential ones"} (PGTune)`,
+    pageCost,
+    databaseSize(input) === "less_ram"
+      ? `the ${storage} volume fits in the ${limit} limit, so reads come from the page cache: random costs as much as sequential (PGTune)`
+      : input.storageMedium === "hdd"
+        ? "hdd: a random read costs 4× a sequential one, a seek (PGTune)"
+        : workload === "dw"
+          ? `dw on ${input.storageMedium}: PostgreSQL's 4 keeps large scans sequential instead of turning them into index scans (PGTune)`
+          : `${input.storageMedium}: random reads cost about as much as sequential ones (PGTune)`,
   );
   add(
     "Planner",
@@ -353,6 +381,14 @@ function computedParameters(input: TuningInput, base: BaseTuning, workMem: strin
     costs.ioConcurrency,
     `${input.storageMedium}: the same device depth for VACUUM and recovery prefetch`,
   );
+  if (workload === "web" || workload === "oltp" || workload === "mixed") {
+    add(
+      "Planner",
+      "jit",
+      "off",
+      `${workload}: compiling short queries costs more planning time and CPU than it saves (PGTune); dw and desktop keep it`,
+    );
+  }
   add(
     "Planner",
     "default_statistics_target",
@@ -405,7 +441,7 @@ function computedParameters(input: TuningInput, base: BaseTuning, workMem: strin
     "WAL and checkpoints",
     "wal_level",
     "replica",
-    "the WAL archive and streaming replicas both need replica (logical is accepted as an override)",
+    `the WAL archive and streaming replicas both need replica${workload === "desktop" ? " (PGTune's minimal for desktop would disable both)" : ""}; logical is accepted as an override`,
   );
   add(
     "WAL and checkpoints",
@@ -571,7 +607,11 @@ function computedParameters(input: TuningInput, base: BaseTuning, workMem: strin
     "Autovacuum",
     "autovacuum_max_workers",
     base.autovacuumWorkers,
-    cores >= 16 ? `one per 4 of the ${cores} CPUs, at most 6` : "PostgreSQL's default",
+    cores >= 32
+      ? `${cores} CPUs: 5 (PGTune)`
+      : cores >= 16
+        ? `${cores} CPUs: 4 (PGTune)`
+        : "PostgreSQL's default, kept by PGTune below 16 CPUs",
   );
   add(
     "Autovacuum",
@@ -708,10 +748,67 @@ function parallelVacuumCap(version: number): number {
   return version < 17 ? 1 * GiB : Number.POSITIVE_INFINITY;
 }
 
-export function tune(input: TuningInput): TuningResult & { shmBytes: number } {
-  const base = baseTuning(input);
+/**
+ * max_connections and why. Set: the operator's value. Unset: PGTune's default for the workload,
+ * lowered when the limit cannot give that many connections PostgreSQL's 4MB work_mem beside the
+ * rest of the budget and its headroom: to the most that can, at least 10. A default never makes
+ * pgstack refuse a config; only a limit too small for 10 connections at 1MB does.
+ */
+function resolveConnections(
+  input: TuningInput,
+  overrides: readonly ParameterOverride[],
+): { connections: number; derived: boolean; reason: string } {
+  const pgtune = defaultMaxConnections(input.workload);
+  if (input.maxConnections !== undefined) {
+    return {
+      connections: input.maxConnections,
+      derived: false,
+      reason: `pgstack:maxConnections (PGTune's default for ${input.workload} is ${pgtune})`,
+    };
+  }
+  const others = overrides.filter((override) => override.name !== "work_mem");
+  const workMemWith = (connections: number) => {
+    const candidate = { ...input, maxConnections: connections };
+    return largestFittingWorkMem(memoryTerms(candidate, baseTuning(candidate), others, 0), true);
+  };
+  const most = (floor: number) => {
+    if (workMemWith(pgtune) >= floor) return pgtune;
+    if (workMemWith(MIN_DERIVED_CONNECTIONS) < floor) return undefined;
+    let low = MIN_DERIVED_CONNECTIONS;
+    let high = pgtune;
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (workMemWith(middle) >= floor) low = middle;
+      else high = middle;
+    }
+    return low;
+  };
+  const limit = size(input.memoryLimitBytes);
+  const unset = `pgstack:maxConnections unset: PGTune's default for ${input.workload} (${pgtune})`;
+  const atDefault = most(DEFAULT_WORK_MEM_BYTES);
+  if (atDefault === pgtune)
+    return { connections: pgtune, derived: true, reason: `${unset}, which the ${limit} limit holds` };
+  const pool = "set pgstack:maxConnections to choose, and put a connection pooler in front for more clients";
+  if (atDefault !== undefined) {
+    return {
+      connections: atDefault,
+      derived: true,
+      reason: `${unset} lowered to ${atDefault}, the most that keep work_mem at PostgreSQL's 4MB default within the ${limit} limit; ${pool}`,
+    };
+  }
+  const atMinimum = most(MIN_WORK_MEM_BYTES) ?? MIN_DERIVED_CONNECTIONS;
+  return {
+    connections: atMinimum,
+    derived: true,
+    reason: `${unset} lowered to ${atMinimum}: even ${MIN_DERIVED_CONNECTIONS} connections cannot have 4MB of work_mem in the ${limit} limit; ${pool}`,
+  };
+}
+
+export function tune(input: TuningInput): TuningResult & { shmBytes: number; maxConnections: number } {
   const parsed = parseOverrides(input.overrides);
-  const provisional = computedParameters(input, base, formatPgMemory(base.pgtuneWorkMem), "");
+  const validationInput: ResolvedInput = { ...input, maxConnections: input.maxConnections ?? 0 };
+  const provisionalBase = baseTuning(validationInput);
+  const provisional = computedParameters(validationInput, provisionalBase, "4MB", "", "");
   const rules: OverrideRules = {
     version: input.version,
     replicas: input.replicas,
@@ -724,36 +821,64 @@ export function tune(input: TuningInput): TuningResult & { shmBytes: number } {
   if (problems.length > 0) throw new ConfigError(problems);
   const overrides = parsed.overrides;
 
-  // work_mem is what is left under the limit once every other term (overrides included) is
-  // counted; an explicit work_mem override is checked against the same budget below.
+  const connections = resolveConnections(input, overrides);
+  const resolved: ResolvedInput = { ...input, maxConnections: connections.connections };
+  const base = baseTuning(resolved);
+  const warnings: string[] = [];
+
+  // work_mem is PGTune's, lowered to what is left under the limit less pgstack's headroom once
+  // every other term (overrides included) is counted; an explicit work_mem override is checked
+  // against the limit itself below. Overrides of other terms may spend the headroom.
   const others = overrides.filter((override) => override.name !== "work_mem");
-  const fitting = largestFittingWorkMem(memoryTerms(input, base, others, 0));
+  const othersTerms = memoryTerms(resolved, base, others, 0);
+  const spendsHeadroom = others.some((override) => override.name in BUDGET_OVERRIDES);
+  let fitting = largestFittingWorkMem(othersTerms, true);
+  if (fitting < MIN_WORK_MEM_BYTES && spendsHeadroom) fitting = largestFittingWorkMem(othersTerms, false);
   if (fitting < MIN_WORK_MEM_BYTES) {
-    const baseFits = largestFittingWorkMem(memoryTerms(input, base, [], 0)) >= MIN_WORK_MEM_BYTES;
-    if (!baseFits) throw doesNotFitError(input, others);
-    const terms = memoryTerms(input, base, overrides, MIN_WORK_MEM_BYTES);
+    const baseFits = largestFittingWorkMem(memoryTerms(resolved, base, [], 0), true) >= MIN_WORK_MEM_BYTES;
+    if (!baseFits) throw doesNotFitError(resolved, others, connections.derived);
+    const terms = memoryTerms(resolved, base, overrides, MIN_WORK_MEM_BYTES);
     throw new ConfigError(budgetOverrideProblems(terms, overrides, computeMemoryBudget(terms).totalBytes));
   }
-  const workMem = Math.min(Math.max(base.pgtuneWorkMem, MIN_WORK_MEM_BYTES), fitting);
-  const pgtune = formatPgMemory(base.pgtuneWorkMem);
+  const pgtuneValue = pgtuneWorkMem(resolved, resolved.maxConnections, base.maxWorkerProcesses);
+  const workMem = Math.min(pgtuneValue, fitting);
+  const pgtune = formatPgMemory(pgtuneValue);
   const divided =
     input.workload === "web" || input.workload === "oltp"
       ? ""
       : `, divided by ${input.workload === "desktop" ? 6 : 2} for ${input.workload}`;
-  const formula = `(${size(input.memoryLimitBytes)} − shared_buffers) / ((${input.maxConnections} connections + ${base.maxWorkerProcesses} workers) × 3)${divided}`;
-  const workMemReason =
-    workMem < base.pgtuneWorkMem
-      ? `largest that keeps the worst case under the ${size(input.memoryLimitBytes)} limit at full load (PGTune's ${formula} gives ${pgtune})`
-      : workMem > base.pgtuneWorkMem
-        ? `pgstack's floor of 1MB, so ordinary sorts stay in memory (PGTune's ${formula} gives ${pgtune}); fits the memory budget`
-        : `PGTune: ${formula}; fits the memory budget`;
+  const boosted = databaseSize(input) === "less_ram" ? ", × 1.3 as the database fits in memory" : "";
+  const formula = `(${size(input.memoryLimitBytes)} − shared_buffers) / ((${resolved.maxConnections} connections + ${base.maxWorkerProcesses} workers) × 3)${divided}${boosted}, at least 4MB`;
+  const headroom = `${Math.round(HEADROOM_SHARE * 100)}% of the ${size(input.memoryLimitBytes)} limit left as headroom`;
+  let workMemReason =
+    workMem < pgtuneValue
+      ? `largest that keeps the worst case at full load under the limit with ${headroom} (PGTune's ${formula} gives ${pgtune})`
+      : `PGTune: ${formula}; the worst case at full load fits with ${headroom}`;
+  if (workMem < DEFAULT_WORK_MEM_BYTES) {
+    const fix = `lower pgstack:maxConnections (a pooler such as PgBouncer serves more clients over fewer connections) or raise pgstack:memoryLimit`;
+    workMemReason += `; below PostgreSQL's 4MB default, so sorts and hashes spill to disk sooner: ${fix}`;
+    warnings.push(
+      `work_mem is ${formatPgMemory(workMem)}, below PostgreSQL's 4MB default: the ${size(input.memoryLimitBytes)} memory limit cannot give ${resolved.maxConnections} connections more at full load; ${fix}`,
+    );
+  }
 
-  const terms = memoryTerms(input, base, overrides, workMem);
+  const terms = memoryTerms(resolved, base, overrides, workMem);
   const memoryBudget = computeMemoryBudget(terms);
   if (!memoryBudget.fits)
     throw new ConfigError(budgetOverrideProblems(terms, overrides, memoryBudget.totalBytes));
+  if (!memoryBudget.keepsHeadroom) {
+    warnings.push(
+      `the overrides in pgstack:parameters leave ${size(Math.max(0, input.memoryLimitBytes - memoryBudget.totalBytes))} of the ${size(input.memoryLimitBytes)} limit unplanned, less than pgstack's ${size(memoryBudget.headroomBytes)} headroom for page cache and allocator slack`,
+    );
+  }
 
-  const computed = computedParameters(input, base, formatPgMemory(workMem), workMemReason);
+  const computed = computedParameters(
+    resolved,
+    base,
+    formatPgMemory(workMem),
+    workMemReason,
+    connections.reason,
+  );
   for (const parameter of computed) {
     if (!parameterInfo(parameter.name, input.version)) {
       throw new Error(`pgstack bug: ${parameter.name} is not a parameter of PostgreSQL ${input.version}`);
@@ -771,6 +896,8 @@ export function tune(input: TuningInput): TuningResult & { shmBytes: number } {
   return {
     parameters,
     memoryBudget,
+    warnings,
+    maxConnections: resolved.maxConnections,
     shmBytes: sharedMemoryDeviceBytes(terms, perGather, maintenanceWorkers, input.version),
   };
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, release, totalmem } from "node:os";
 import { join, resolve } from "node:path";
@@ -22,7 +21,6 @@ export interface Versions {
   readonly pgbench: string;
   readonly pgbackrest: string;
   readonly node: string;
-  readonly s3rver: string;
   readonly pgstackCommit: string;
 }
 
@@ -46,15 +44,11 @@ export async function versions(): Promise<Versions> {
   const pgbackrest = await runOk(["pgbackrest", "version"]);
   const head = await runOk(["git", "-C", PROJECT_DIR, "rev-parse", "--short=12", "HEAD"]);
   const status = await runOk(["git", "-C", PROJECT_DIR, "status", "--porcelain"]);
-  const s3rver = JSON.parse(readFileSync(join(PROJECT_DIR, "node_modules/s3rver/package.json"), "utf8")) as {
-    version: string;
-  };
   return {
     postgres: firstLine(postgres.stdout),
     pgbench: firstLine(pgbench.stdout),
     pgbackrest: firstLine(pgbackrest.stdout),
     node: process.version,
-    s3rver: `s3rver ${s3rver.version}`,
     pgstackCommit: `${head.stdout.trim()}${status.stdout.trim() ? " + uncommitted changes in the working tree" : ""}`,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * PGTune's postgresql.conf for given inputs, reproduced independently from le0pard/pgtune
  * (src/features/configuration/configurationSlice.js and src/common/components/configurationView,
- * at commit 830d3bb of 2026-06-09, the last change to the formulas) so the benchmark compares
+ * at commit 830d3bb of 2026-06-09; re-read for issue 16 in the stored copy with the "database size
+ * vs RAM" question, whose work_mem factors and io_workers are reproduced here) so the benchmark compares
  * pgstack with what PGTune itself prints today, not with pgstack's reading of it. Linux only (the
  * benchmark's platform); the inputs are the ones PGTune's form asks for.
  */
@@ -98,10 +99,13 @@ export function pgtuneConfig(input: PgtuneInput): PgtuneLine[] {
   }
 
   // (RAM − shared_buffers) / ((connections + worker processes) × 3), divided for mixed, dw and
-  // desktop, at least 4MB.
+  // desktop, × 1.3 when the database fits in RAM, × 0.9 when it is much larger, at least 4MB.
   const perConnection = (memoryKb - sharedBuffers) / ((connections + workersForWorkMem) * 3);
   const divisor = { web: 1, oltp: 1, dw: 2, mixed: 2, desktop: 6 }[workload];
-  const workMem = Math.max(Math.floor(perConnection / divisor), 4 * KB_PER_MB);
+  let workMem = Math.floor(perConnection / divisor);
+  if (input.dbSize === "less_ram") workMem = Math.floor(workMem * 1.3);
+  else if (input.dbSize === "greater_ram") workMem = Math.floor(workMem * 0.9);
+  workMem = Math.max(workMem, 4 * KB_PER_MB);
 
   const hugePages = sharedBuffers >= 2 * KB_PER_GB ? "try" : "off";
   const jit =
@@ -110,6 +114,9 @@ export function pgtuneConfig(input: PgtuneInput): PgtuneLine[] {
   const autovacuumMaxWorkers = cpus >= 32 ? 5 : cpus >= 16 ? 4 : null;
   const autovacuumWorkMem = maintenanceWorkMem >= 2 * KB_PER_GB ? 2 * KB_PER_GB : null;
   const ioMethod = version >= 18 ? "io_uring" : null;
+  // PostgreSQL 18's asynchronous I/O workers: a quarter of the CPUs, written only above the default 3.
+  const ioWorkers =
+    version >= 18 && Math.min(32, Math.floor(cpus / 4)) > 3 ? Math.min(32, Math.floor(cpus / 4)) : null;
   const [minWal, maxWal] = WAL_SIZES_MB[workload];
 
   const lines: [string, string | number | null][] = [
@@ -129,6 +136,7 @@ export function pgtuneConfig(input: PgtuneInput): PgtuneLine[] {
     ["autovacuum_max_workers", autovacuumMaxWorkers],
     ["autovacuum_work_mem", autovacuumWorkMem === null ? null : formatKb(autovacuumWorkMem)],
     ["io_method", ioMethod],
+    ["io_workers", ioWorkers],
     ["min_wal_size", formatKb(minWal * KB_PER_MB)],
     ["max_wal_size", formatKb(maxWal * KB_PER_MB)],
   ];

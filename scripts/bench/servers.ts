@@ -1,39 +1,22 @@
-import { appendFile, chmod, mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import type { OsUser } from "../../test/proving/harness/os-users";
-import { pollUntil } from "../../test/proving/harness/poll";
-import { type ProcessSupervisor, run, runOk, type Supervised } from "../../test/proving/harness/processes";
-import type { Member } from "./local-harness/member";
+import { shellCommand } from "../../components/render/shell-quote";
+import { Member } from "../../test/proving/harness/member";
+import type { RunResult } from "../../test/proving/harness/processes";
+import type { ProvingCluster } from "../../test/proving/harness/proving-cluster";
 
 /** The three configurations under comparison. */
 export type ConfigName = "pgstack" | "stock" | "pgtune";
 
 export const CONFIG_TITLES: Readonly<Record<ConfigName, string>> = {
   pgstack: "pgstack (dev stack, as rendered)",
-  stock: "stock (initdb's postgresql.conf)",
-  pgtune: "PGTune (same resources)",
+  stock: "stock + pgBackRest archiving",
+  pgtune: "PGTune + pgBackRest archiving + pg_stat_statements",
 };
 
 /** The database every configuration holds the pgbench tables in. */
 export const BENCH_DATABASE = "bench";
 
-/** A PostgreSQL server the benchmark starts, stops and queries as the `postgres` OS user. */
-export interface BenchServer {
-  readonly config: ConfigName;
-  readonly port: number;
-  readonly socketDir: string;
-  readonly dataDir: string;
-  readonly user: OsUser;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  running(): boolean;
-  /** Unaligned, tuples-only psql output of one statement, over the local socket as `postgres`. */
-  sql(query: string, database?: string): Promise<string>;
-}
-
-/** initdb's flags for every configuration: the same as pgstack's image uses, so only postgresql.conf differs. */
+/** initdb's flags for the baselines: checksums and encoding as pgstack's own initdb, so only the settings differ. */
 export const INITDB_FLAGS = [
-  "--username=postgres",
   "--auth-local=peer",
   "--auth-host=scram-sha-256",
   "--data-checksums",
@@ -42,167 +25,108 @@ export const INITDB_FLAGS = [
 ] as const;
 
 /**
- * A server run from its data directory's own postgresql.conf: initdb's file as written (stock),
- * or with PGTune's lines appended, as PGTune tells its users to do. Only the port, the listen
- * address and the socket directory come from the command line, so servers never collide.
+ * A PostgreSQL server of the benchmark: a member of the proving ground (its own container, PID 1
+ * of its own namespaces, in its own memory cgroup with the stack's limit), driven through the
+ * platform's exec as the superuser on the member's socket.
  */
-export class PlainServer implements BenchServer {
-  private proc: Supervised | undefined;
-  readonly dataDir: string;
-  readonly socketDir: string;
-
+export class BenchServer {
   constructor(
     readonly config: ConfigName,
-    root: string,
-    readonly port: number,
-    readonly user: OsUser,
-    private readonly supervisor: ProcessSupervisor,
-  ) {
-    this.dataDir = join(root, config, "data");
-    this.socketDir = join(root, config, "socket");
+    readonly member: Member,
+  ) {}
+
+  start(): Promise<void> {
+    return this.member.start({ timeoutMs: 600_000 });
   }
 
-  /** initdb, then `extraConf` appended to the generated postgresql.conf. */
-  async init(extraConf = ""): Promise<void> {
-    const base = join(this.dataDir, "..");
-    await mkdir(this.socketDir, { recursive: true });
-    await chmod(base, 0o755);
-    await runOk(["chown", "-R", `${this.user.uid}:${this.user.gid}`, base]);
-    await runOk(["initdb", "-D", this.dataDir, ...INITDB_FLAGS], { user: this.user, timeoutMs: 300_000 });
-    if (extraConf) await appendFile(join(this.dataDir, "postgresql.conf"), `\n${extraConf}`);
-  }
-
-  running(): boolean {
-    return this.proc?.running() ?? false;
-  }
-
-  /** `overrides` are extra `-c name=value` settings (the attribution runs vary one setting at a time). */
-  async start(overrides: Readonly<Record<string, string>> = {}): Promise<void> {
-    if (this.running()) throw new Error(`${this.config} is already running (pid ${this.proc?.pid})`);
-    const proc = this.supervisor.start(
-      `${this.config}-postgres`,
-      [
-        "postgres",
-        "-D",
-        this.dataDir,
-        "-c",
-        `port=${this.port}`,
-        "-c",
-        "listen_addresses=127.0.0.1",
-        "-c",
-        `unix_socket_directories=${this.socketDir}`,
-        ...Object.entries(overrides).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
-      ],
-      // Fast shutdown: clients are disconnected, a shutdown checkpoint is written.
-      { user: this.user, stopSignal: "SIGINT" },
-    );
-    this.proc = proc;
-    await pollUntil(
-      `${this.config} server to accept connections`,
-      async () => {
-        if (!proc.running())
-          throw new Error(`${this.config} server exited during start-up:\n${proc.log().slice(-3000)}`);
-        const ready = await run([
-          "pg_isready",
-          "-h",
-          this.socketDir,
-          "-p",
-          String(this.port),
-          "-U",
-          "postgres",
-        ]);
-        return ready.code === 0 ? true : undefined;
-      },
-      { timeoutMs: 120_000, intervalMs: 200 },
-    );
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc) await this.supervisor.stop(this.proc, 120_000);
-  }
-
-  async sql(query: string, database = BENCH_DATABASE): Promise<string> {
-    const result = await runOk(psqlArgv(this.socketDir, this.port, database, query), {
-      user: this.user,
-      timeoutMs: 600_000,
-    });
-    return result.stdout.trim();
-  }
-}
-
-/** pgstack's primary, started and stopped by the proving harness with the rendered command. */
-export class PgstackServer implements BenchServer {
-  readonly config = "pgstack";
-
-  constructor(readonly member: Member) {}
-
-  get port(): number {
-    return this.member.port;
-  }
-
-  get socketDir(): string {
-    return this.member.spec.layout.socketDir;
-  }
-
-  get dataDir(): string {
-    return this.member.dataDir;
-  }
-
-  get user(): OsUser {
-    return this.member.user;
+  stop(): Promise<void> {
+    return this.member.stop();
   }
 
   running(): boolean {
     return this.member.running();
   }
 
-  start(): Promise<void> {
-    return this.member.start({ timeoutMs: 180_000 });
+  /** Runs `argv` inside the server's container; throws with the output unless it exits 0. */
+  exec(argv: readonly string[], timeoutMs = 3_600_000): Promise<RunResult> {
+    return this.member.execOk(argv, { timeoutMs });
   }
 
-  stop(): Promise<void> {
-    return this.member.stop(120_000);
-  }
-
+  /** Unaligned, tuples-only psql output of one statement (VACUUM and CHECKPOINT may take long). */
   async sql(query: string, database = BENCH_DATABASE): Promise<string> {
-    // Member.sql has psql's default timeout; VACUUM and CHECKPOINT of a scale-50 database need more.
-    const result = await runOk(psqlArgv(this.socketDir, this.port, database, query), {
-      user: this.user,
-      timeoutMs: 600_000,
-    });
+    const { layout, postgres } = this.member.spec;
+    const result = await this.exec([
+      "psql",
+      "-X",
+      "-A",
+      "-t",
+      "-q",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-d",
+      `host=${layout.socketDir} port=${layout.port} dbname=${database} user=${postgres.superuser}`,
+      "-c",
+      query,
+    ]);
     return result.stdout.trim();
   }
+
+  /** The memory cgroup the server's container runs in. */
+  get cgroup() {
+    return this.member.runtime.container.cgroup;
+  }
 }
 
-/** One statement on a harness member's socket as `postgres`, in the bench database by default. */
-export async function memberSql(member: Member, query: string, database = BENCH_DATABASE): Promise<string> {
-  const result = await runOk(psqlArgv(member.spec.layout.socketDir, member.port, database, query), {
-    user: member.user,
-    timeoutMs: 600_000,
-  });
-  return result.stdout.trim();
+/** pgstack's archive_command with the repository path replaced: each baseline archives to its own. */
+function archiveCommandFor(cluster: ProvingCluster, repoPath: string): string {
+  const command = cluster.spec.tuning.parameters.find((p) => p.name === "archive_command")?.value;
+  if (!command?.endsWith(" archive-push %p")) throw new Error(`unexpected archive_command: ${command}`);
+  return `${command.slice(0, -" archive-push %p".length)} --repo1-path=${repoPath} archive-push %p`;
 }
 
-function psqlArgv(socketDir: string, port: number, database: string, query: string): string[] {
-  return [
-    "psql",
-    "-X",
-    "-A",
-    "-t",
-    "-q",
-    "-v",
-    "ON_ERROR_STOP=1",
-    "-h",
-    socketDir,
-    "-p",
-    String(port),
-    "-U",
+/**
+ * A baseline in a container like the primary's (same image, mounts, memory limit; a fresh volume):
+ * initdb's own postgresql.conf (stock) or with `settings` on top (PGTune's lines), plus the same
+ * pgBackRest archiving as pgstack into a repository path of its own. Only the port, sockets and
+ * listen address come from the command line besides, so a client reaches it as it reaches pgstack.
+ */
+export async function baselineServer(
+  cluster: ProvingCluster,
+  config: Exclude<ConfigName, "pgstack">,
+  settings: Readonly<Record<string, string>>,
+): Promise<BenchServer> {
+  const { layout, postgres, archive } = cluster.spec;
+  const repoPath = `${archive.path}-bench-${config}`;
+  const archiveTimeout =
+    cluster.spec.tuning.parameters.find((p) => p.name === "archive_timeout")?.value ?? "60s";
+  const all: Record<string, string> = {
+    port: String(layout.port),
+    listen_addresses: "*",
+    unix_socket_directories: layout.socketDir,
+    archive_mode: "on",
+    archive_command: archiveCommandFor(cluster, repoPath),
+    archive_timeout: archiveTimeout,
+    ...settings,
+  };
+  const initdb = ["initdb", "-D", layout.dataDir, `--username=${postgres.superuser}`, ...INITDB_FLAGS];
+  const start = [
     "postgres",
-    "-d",
-    database,
-    "-c",
-    query,
+    "-D",
+    layout.dataDir,
+    ...Object.entries(all).flatMap(([k, v]) => ["-c", `${k}=${v}`]),
   ];
+  const script = [
+    "set -eu",
+    `if [ ! -s ${layout.dataDir}/PG_VERSION ]; then ${shellCommand(initdb)} >/dev/null; fi`,
+    `exec ${shellCommand(start)}`,
+  ].join("\n");
+  const runtime = await cluster.runtime.scratchMember(`bench-${config}`, ["sh", "-c", script]);
+  const server = new BenchServer(config, new Member(runtime, cluster.spec, cluster.runtime));
+  await server.start();
+  const pgbackrest = all.archive_command.replace(/ archive-push %p$/, "").split(" ");
+  await server.exec([...pgbackrest, "stanza-create"], 300_000);
+  await server.sql(`CREATE DATABASE ${BENCH_DATABASE}`, "postgres");
+  return server;
 }
 
 /** The settings that must stay on in every configuration: a faster run that can lose commits is no result. */
@@ -234,7 +158,6 @@ export const COMPARED_SETTINGS = [
   "min_wal_size",
   "max_wal_size",
   "checkpoint_timeout",
-  "checkpoint_completion_target",
   "random_page_cost",
   "effective_io_concurrency",
   "jit",
@@ -244,12 +167,8 @@ export const COMPARED_SETTINGS = [
   "track_io_timing",
   "log_connections",
   "autovacuum_vacuum_scale_factor",
-  "autovacuum_vacuum_cost_limit",
   "data_checksums",
   "wal_log_hints",
-  "fsync",
-  "full_page_writes",
-  "synchronous_commit",
 ] as const;
 
 export async function showSettings(server: BenchServer): Promise<Record<string, string>> {
@@ -268,26 +187,12 @@ export async function showSettings(server: BenchServer): Promise<Record<string, 
   );
 }
 
-/** Checkpoints and buffer writes so far (pg_stat_bgwriter), to tell how often a run checkpointed. */
-export interface Bgwriter {
-  readonly checkpointsTimed: number;
-  readonly checkpointsRequested: number;
-  readonly buffersCheckpoint: number;
-  readonly buffersBackend: number;
-}
-
-export async function bgwriter(server: BenchServer): Promise<Bgwriter> {
-  const [timed, requested, checkpoint, backend] = (
-    await server.sql(
-      "SELECT checkpoints_timed, checkpoints_req, buffers_checkpoint, buffers_backend FROM pg_stat_bgwriter",
-    )
+/** Checkpoints so far (pg_stat_bgwriter), to tell how often a run checkpointed. */
+export async function checkpoints(server: BenchServer): Promise<number> {
+  const [timed, requested] = (
+    await server.sql("SELECT checkpoints_timed, checkpoints_req FROM pg_stat_bgwriter")
   )
     .split("|")
     .map(Number);
-  return {
-    checkpointsTimed: timed,
-    checkpointsRequested: requested,
-    buffersCheckpoint: checkpoint,
-    buffersBackend: backend,
-  };
+  return timed + requested;
 }

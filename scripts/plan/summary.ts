@@ -15,8 +15,9 @@ export function keySettings(spec: ClusterSpec): [string, string][] {
     ["memory limit", mib(spec.resources.memoryLimitBytes)],
     [
       "memory budget",
-      `${mib(budget.totalBytes)} of ${mib(budget.limitBytes)} (${budget.fits ? "fits" : "DOES NOT FIT"})`,
+      `${mib(budget.totalBytes)} of ${mib(budget.limitBytes)} (${budget.fits ? (budget.keepsHeadroom ? `fits, ${mib(budget.headroomBytes)} headroom kept` : "fits, headroom spent by overrides") : "DOES NOT FIT"})`,
     ],
+    ...spec.tuning.warnings.map((warning): [string, string] => ["WARNING", warning]),
     ["shared_buffers", parameter("shared_buffers")],
     ["work_mem", parameter("work_mem")],
     ["max_connections", parameter("max_connections")],

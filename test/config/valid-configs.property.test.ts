@@ -46,7 +46,7 @@ const common = fc.record({
   "pgstack:memoryLimit": gib(2, 64),
   "pgstack:cpus": fc.integer({ min: 1, max: 16 }),
   "pgstack:storageSize": gib(1, 2048),
-  "pgstack:storageMedium": fc.constantFrom("ssd", "hdd", "san"),
+  "pgstack:storageMedium": fc.constantFrom("ssd", "nvme", "hdd", "san"),
   "pgstack:workload": fc.constantFrom("web", "oltp", "dw", "mixed", "desktop"),
   "pgstack:maxConnections": fc.integer({ min: 10, max: 100 }),
   "pgstack:replicas": fc.integer({ min: 0, max: 5 }),

@@ -147,8 +147,11 @@ export function fixtureModel(changes: Partial<ClusterModel> = {}): ClusterModel 
         maintenanceWorkMemBytes: 128 * 1024 ** 2,
         overheadBytes: 200 * 1024 ** 2,
         totalBytes: 1500 * 1024 ** 2,
+        headroomBytes: 205 * 1024 ** 2,
         fits: true,
+        keepsHeadroom: true,
       },
+      warnings: [],
     },
     archive: {
       stanza: "pgstack-dev",

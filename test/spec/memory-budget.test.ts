@@ -32,14 +32,16 @@ const terms: MemoryTerms = {
 describe("computeMemoryBudget", () => {
   it("adds every term of the worst case", () => {
     const budget = computeMemoryBudget(terms);
-    // 111 processes × (2MiB private + 4MiB + 32kB of page tables for 2GiB + 16MiB of shared memory) + 64MiB.
-    const overhead = 64 * MiB + 111 * (2 * MiB + ((2 * GiB + 16 * MiB) / (4 * KiB)) * 8);
+    // 111 processes × (2.5MiB private + 4MiB + 32kB of page tables for 2GiB + 16MiB of shared memory) + 64MiB.
+    const overhead = 64 * MiB + 111 * (2.5 * MiB + ((2 * GiB + 16 * MiB) / (4 * KiB)) * 8);
     expect(budget.overheadBytes).toBe(overhead);
     expect(budget.connections).toBe(104);
     expect(budget.totalBytes).toBe(
       2 * GiB + 16 * MiB + 104 * 8 * MiB * 2 + 3 * 128 * MiB + 512 * MiB + overhead,
     );
     expect(budget.fits).toBe(true);
+    // 10% of the 8GiB limit is what pgstack leaves free in its own sizing.
+    expect(budget.headroomBytes).toBe(Math.ceil((terms.limitBytes * 0.1) / KiB) * KiB);
   });
 
   it("counts page tables per process: 512 times less with huge pages", () => {
@@ -52,6 +54,13 @@ describe("computeMemoryBudget", () => {
     expect(largest % KiB).toBe(0);
     expect(computeMemoryBudget({ ...terms, workMemBytes: largest }).fits).toBe(true);
     expect(computeMemoryBudget({ ...terms, workMemBytes: largest + KiB }).fits).toBe(false);
+  });
+
+  it("leaves the headroom free when asked to (pgstack's own sizing)", () => {
+    const largest = largestFittingWorkMem(terms, true);
+    expect(computeMemoryBudget({ ...terms, workMemBytes: largest }).keepsHeadroom).toBe(true);
+    expect(computeMemoryBudget({ ...terms, workMemBytes: largest + KiB }).keepsHeadroom).toBe(false);
+    expect(largest).toBeLessThan(largestFittingWorkMem(terms));
   });
 });
 

@@ -17,8 +17,9 @@ function parameter(input: TuningInput, name: string): ConfParameter {
 /**
  * Expected values worked out by hand from PGTune's formulas (le0pard/pgtune,
  * src/features/configuration/configurationSlice.js) for the same inputs, in kB as PGTune
- * computes them. `pgtuneWorkMem` is PGTune's work_mem; `workMem` is pgstack's, equal unless the
- * memory budget or pgstack's 1MB floor decides otherwise.
+ * computes them (re-read at the version with the "database size vs RAM" question and the 4MB
+ * work_mem floor). `pgtuneWorkMem` is PGTune's work_mem; `workMem` is pgstack's, equal unless the
+ * memory budget and its 10% headroom decide otherwise.
  */
 const PGTUNE_CASES: readonly {
   readonly title: string;
@@ -40,6 +41,8 @@ const PGTUNE_CASES: readonly {
       random_page_cost: "1.1",
       effective_io_concurrency: "200",
       huge_pages: "off",
+      jit: "off",
+      autovacuum_max_workers: "3",
       min_wal_size: "2GB",
       max_wal_size: "8GB",
       max_worker_processes: "4",
@@ -49,8 +52,9 @@ const PGTUNE_CASES: readonly {
     },
     // (8388608 − 2097152) / ((200 + 4) × 3) = 10280.1
     pgtuneWorkMem: "10280kB",
-    // Under full load 204 × 10280kB × 2 does not fit beside the rest: the budget gives 9776kB.
-    workMem: "9776kB",
+    // 204 × 10280kB × 2 does not fit beside the rest and 819MiB of headroom: at full load
+    // (8GiB × 0.9 − 2GiB − 16MiB − 3 × 128MiB − 512MiB − 64MiB − 211 × (2.5MiB + 4MiB + 32kB)) / (204 × 2).
+    workMem: "7455kB",
   },
   {
     title: "64GiB, 16 CPUs, dw, 40 connections, hdd",
@@ -65,12 +69,13 @@ const PGTUNE_CASES: readonly {
     expected: {
       shared_buffers: "16GB",
       effective_cache_size: "48GB",
-      maintenance_work_mem: "2GB",
+      // 1/8 of 64GiB, at PGTune's 8GB cap.
+      maintenance_work_mem: "8GB",
       wal_buffers: "16MB",
       default_statistics_target: "500",
       random_page_cost: "4",
       effective_io_concurrency: "2",
-      huge_pages: "try",
+      autovacuum_max_workers: "4",
       min_wal_size: "4GB",
       max_wal_size: "16GB",
       max_worker_processes: "16",
@@ -83,8 +88,8 @@ const PGTUNE_CASES: readonly {
     workMem: "149796kB",
   },
   {
-    title: "1GiB, 4 CPUs, mixed, 100 connections, san",
-    input: { memoryLimitBytes: 1 * GiB, workload: "mixed", maxConnections: 100, storageMedium: "san" },
+    title: "1GiB, 4 CPUs, mixed, 50 connections, san: the limit forces work_mem below PGTune's 4MB floor",
+    input: { memoryLimitBytes: 1 * GiB, workload: "mixed", maxConnections: 50, storageMedium: "san" },
     expected: {
       shared_buffers: "256MB",
       effective_cache_size: "768MB",
@@ -101,9 +106,9 @@ const PGTUNE_CASES: readonly {
       max_parallel_workers: "4",
       max_parallel_maintenance_workers: "2",
     },
-    // (1048576 − 262144) / ((100 + 4) × 3) / 2 = 1260.3
-    pgtuneWorkMem: "1260kB",
-    workMem: "1260kB",
+    // (1048576 − 262144) / ((50 + 4) × 3) / 2 = 2427.3, raised to PGTune's 4MB floor.
+    pgtuneWorkMem: "4MB",
+    workMem: "2825kB",
   },
   {
     title: "4GiB, 4 CPUs, desktop, 20 connections",
@@ -121,12 +126,40 @@ const PGTUNE_CASES: readonly {
     workMem: "9102kB",
   },
   {
-    title: "4GiB, 4 CPUs, desktop, 300 connections: PGTune's work_mem is below pgstack's 1MB floor",
+    title: "4GiB, 4 CPUs, desktop, 300 connections: PGTune raises 718kB to 4MB, which does not fit",
     input: { memoryLimitBytes: 4 * GiB, workload: "desktop", maxConnections: 300 },
     expected: { shared_buffers: "256MB" },
-    // (4194304 − 262144) / ((300 + 4) × 3) / 6 = 718.6
-    pgtuneWorkMem: "718kB",
-    workMem: "1MB",
+    // (4194304 − 262144) / ((300 + 4) × 3) / 6 = 718.6, raised to PGTune's 4MB floor.
+    pgtuneWorkMem: "4MB",
+    workMem: "3323kB",
+  },
+  {
+    title: "16GiB, 8 CPUs, web, 200 connections, nvme, an 8GiB volume (the database fits in memory)",
+    input: {
+      memoryLimitBytes: 16 * GiB,
+      cpus: 8,
+      workload: "web",
+      storageMedium: "nvme",
+      storageBytes: 8 * GiB,
+    },
+    expected: {
+      shared_buffers: "4GB",
+      maintenance_work_mem: "1GB",
+      random_page_cost: "1.1",
+      effective_io_concurrency: "1000",
+      jit: "off",
+    },
+    // (16777216 − 4194304) / ((200 + 8) × 3) × 1.3 (less_ram) = 26214.4
+    pgtuneWorkMem: "26214kB",
+    workMem: "16032kB",
+  },
+  {
+    title: "8GiB, 4 CPUs, dw, ssd, a 200GiB volume: random_page_cost stays 4 so large scans stay sequential",
+    input: { workload: "dw", maxConnections: 40 },
+    expected: { random_page_cost: "4", effective_io_concurrency: "200", default_statistics_target: "500" },
+    // (8388608 − 2097152) / ((40 + 4) × 3) / 2 = 23831.8
+    pgtuneWorkMem: "23831kB",
+    workMem: "23831kB",
   },
 ];
 
@@ -140,6 +173,7 @@ describe("PGTune parity", () => {
       const reason = parameter(tuningInput(input), "work_mem").reason;
       if (workMem === pgtuneWorkMem) expect(reason).toMatch(/^PGTune: /);
       else expect(reason).toContain(`gives ${pgtuneWorkMem}`);
+      expect(values.jit).toBe(input.workload === "dw" || input.workload === "desktop" ? undefined : "off");
     });
   }
 
@@ -178,9 +212,100 @@ describe("where pgstack deliberately differs from PGTune", () => {
   });
 
   it("caps autovacuum_work_mem so that its workers fit the budget", () => {
+    // PGTune leaves -1 below 2GB of maintenance_work_mem: 3 workers × 512MB here.
     const values = conf(tuningInput());
     expect(values.autovacuum_work_mem).toBe("128MB");
-    expect(values.autovacuum_max_workers).toBe("3");
+    expect(parameter(tuningInput(), "autovacuum_work_mem").reason).toContain("PGTune's -1");
+  });
+
+  it("keeps huge_pages off where PGTune says try, and says how to turn them on", () => {
+    const large = tuningInput({ memoryLimitBytes: 64 * GiB, cpus: 16, maxConnections: 200 });
+    expect(conf(large).huge_pages).toBe("off");
+    expect(parameter(large, "huge_pages").reason).toMatch(/SIGBUS.*huge_pages=on in pgstack:parameters/);
+  });
+
+  it("plans with 10% of the limit left free, and says so", () => {
+    const { memoryBudget } = tune(tuningInput());
+    expect(memoryBudget.headroomBytes).toBe(Math.ceil((8 * GiB * 0.1) / 1024) * 1024);
+    expect(memoryBudget.totalBytes + memoryBudget.headroomBytes).toBeLessThanOrEqual(8 * GiB);
+    expect(memoryBudget.keepsHeadroom).toBe(true);
+    expect(parameter(tuningInput(), "work_mem").reason).toContain("10% of the 8GiB limit left as headroom");
+  });
+});
+
+describe("work_mem below PostgreSQL's 4MB default", () => {
+  it("is planned, with a warning naming the fix", () => {
+    const input = tuningInput({ memoryLimitBytes: 1 * GiB, workload: "mixed", maxConnections: 50 });
+    const result = tune(input);
+    expect(result.warnings).toEqual([
+      "work_mem is 2825kB, below PostgreSQL's 4MB default: the 1GiB memory limit cannot give 50 connections more at full load; lower pgstack:maxConnections (a pooler such as PgBouncer serves more clients over fewer connections) or raise pgstack:memoryLimit",
+    ]);
+    expect(parameter(input, "work_mem").reason).toContain("below PostgreSQL's 4MB default");
+  });
+
+  it("warns of nothing when work_mem is at least 4MB", () => {
+    expect(tune(tuningInput()).warnings).toEqual([]);
+  });
+});
+
+describe("max_connections when pgstack:maxConnections is unset", () => {
+  it("is PGTune's default when the limit holds it at 4MB of work_mem", () => {
+    const input = tuningInput({
+      memoryLimitBytes: 16 * GiB,
+      cpus: 8,
+      workload: "web",
+      maxConnections: undefined,
+    });
+    expect(tune(input).maxConnections).toBe(200);
+    expect(parameter(input, "max_connections").reason).toBe(
+      "pgstack:maxConnections unset: PGTune's default for web (200), which the 16GiB limit holds",
+    );
+  });
+
+  it("is lowered to the most that keep work_mem at 4MB, never refused", () => {
+    // The dev stack's shape: PGTune's 200 would need work_mem below 1MB in 2GiB.
+    const input = tuningInput({
+      memoryLimitBytes: 2 * GiB,
+      cpus: 2,
+      workload: "web",
+      storageBytes: 10 * GiB,
+      maxConnections: undefined,
+    });
+    expect(() => tune({ ...input, maxConnections: 200 })).toThrow(/pgstack:maxConnections/);
+    const result = tune(input);
+    expect(result.maxConnections).toBe(83);
+    expect(result.warnings).toEqual([]);
+    const values = conf(input);
+    expect(values.max_connections).toBe("83");
+    expect(values.work_mem).toBe("4102kB");
+    expect(() => tune({ ...input, maxConnections: 84 })).not.toThrow();
+    expect(tune({ ...input, maxConnections: 84 }).warnings).toHaveLength(1);
+    expect(parameter(input, "max_connections").reason).toMatch(
+      /^pgstack:maxConnections unset: PGTune's default for web \(200\) lowered to 83, the most that keep work_mem at PostgreSQL's 4MB default within the 2GiB limit; .*pooler/,
+    );
+  });
+
+  it("fits every limit pgstack accepts, down to 512MiB", () => {
+    for (const workload of ["web", "oltp", "dw", "mixed", "desktop"] as const) {
+      for (const limit of [512 * MiB, 1 * GiB, 3 * GiB]) {
+        const result = tune(
+          tuningInput({ workload, memoryLimitBytes: limit, cpus: 1, maxConnections: undefined }),
+        );
+        expect(result.memoryBudget.keepsHeadroom, `${workload} ${limit}`).toBe(true);
+        expect(result.maxConnections).toBeGreaterThanOrEqual(10);
+      }
+    }
+  });
+});
+
+describe("PGTune's io concurrency per medium", () => {
+  it("gives nvme 1000 and accepts it as pgstack:storageMedium", () => {
+    const values = conf(tuningInput({ storageMedium: "nvme" }));
+    expect([values.effective_io_concurrency, values.maintenance_io_concurrency]).toEqual(["1000", "1000"]);
+    expect(values.random_page_cost).toBe("1.1");
+    expect(parameter(tuningInput({ storageMedium: "nvme" }), "effective_io_concurrency").reason).toBe(
+      "nvme: concurrent reads the device serves (PGTune)",
+    );
   });
 });
 
@@ -311,15 +436,15 @@ describe("every parameter", () => {
 
 describe("shmBytes", () => {
   it("covers the parallel workers' shared hash tables, one parallel VACUUM's dead tuples and 64MiB headroom", () => {
-    // 4 workers + 2 leaders, each 9776kB × 2, + 4 × 1MiB queues, + maintenance_work_mem (512MiB,
+    // 4 workers + 2 leaders, each 7455kB × 2, + 4 × 1MiB queues, + maintenance_work_mem (512MiB,
     // a parallel VACUUM's dead-tuple store) + 64MiB, rounded up to MiB.
-    const expected = Math.ceil((6 * 9776 * 1024 * 2 + 4 * MiB + 512 * MiB + 64 * MiB) / MiB) * MiB;
+    const expected = Math.ceil((6 * 7455 * 1024 * 2 + 4 * MiB + 512 * MiB + 64 * MiB) / MiB) * MiB;
     expect(tune(tuningInput()).shmBytes).toBe(expected);
   });
 
   it("holds at most 1GB of dead tuples before PostgreSQL 17, all of maintenance_work_mem from 17", () => {
-    // dw on 32GiB: maintenance_work_mem is 2GB.
-    const input = { workload: "dw" as const, memoryLimitBytes: 32 * GiB, cpus: 8, maxConnections: 40 };
+    // dw on 16GiB: maintenance_work_mem is 2GB.
+    const input = { workload: "dw" as const, memoryLimitBytes: 16 * GiB, cpus: 8, maxConnections: 40 };
     const v16 = tune(tuningInput({ ...input, version: 16 })).shmBytes;
     const v17 = tune(tuningInput({ ...input, version: 17 })).shmBytes;
     expect(v17 - v16).toBe(1 * GiB);
@@ -332,7 +457,9 @@ describe("shmBytes", () => {
   });
 
   it("is 64MiB when there is no parallel query, whatever shared_buffers is", () => {
-    expect(tune(tuningInput({ cpus: 1, memoryLimitBytes: 2 * GiB })).shmBytes).toBe(64 * MiB);
+    expect(tune(tuningInput({ cpus: 1, memoryLimitBytes: 2 * GiB, maxConnections: 50 })).shmBytes).toBe(
+      64 * MiB,
+    );
     expect(tune(tuningInput({ cpus: 1, memoryLimitBytes: 32 * GiB })).shmBytes).toBe(64 * MiB);
   });
 });

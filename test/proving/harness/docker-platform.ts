@@ -9,7 +9,7 @@ import { dataDirOnHost, includeFileKeys, type MemberRuntime, type PlatformRuntim
 import { pollUntil } from "./poll";
 import type { ProvingRun } from "./proving-run";
 import { S3Endpoint } from "./s3-endpoint";
-import { IMAGE_ENVIRONMENT, imageAccount } from "./substitutions";
+import { IMAGE_ENVIRONMENT, imageAccount, otherImageEntrypoint } from "./substitutions";
 import type { NetworkHost } from "./test-network";
 
 const CONTAINER_TYPE = "docker:index/container:Container";
@@ -227,8 +227,11 @@ export async function dockerRuntime(
         mounts.push({ target: mount.target, tmpfs: { sizeBytes: mount.tmpfsOptions?.sizeBytes } });
       }
     }
-    const entrypoint = (props.entrypoints as string[] | undefined) ?? image.entrypoint;
-    const command = (props.command as string[] | undefined) ?? (props.entrypoints ? [] : image.cmd);
+    // Another image's own entrypoint (the exporter's), where the resource names none.
+    const other = otherImageEntrypoint(props.image as string | undefined);
+    const entrypoint = (props.entrypoints as string[] | undefined) ?? (other ? [...other] : image.entrypoint);
+    const command =
+      (props.command as string[] | undefined) ?? (props.entrypoints || other ? [] : image.cmd);
     const argv = overrides.argv
       ? [...INIT_COMMAND, ...overrides.argv]
       : [...(props.init ? INIT_COMMAND : []), ...entrypoint, ...command];
@@ -319,7 +322,12 @@ export async function dockerRuntime(
   };
 
   const members: Record<string, MemberRuntime> = {};
-  const memberResources = resources.filter((resource) => label(resource, "pgstack.member") !== undefined);
+  // PostgreSQL's containers: the exporter beside each member carries its member label too.
+  const memberResources = resources.filter(
+    (resource) =>
+      label(resource, "pgstack.member") !== undefined &&
+      (role(resource) === "primary" || role(resource) === "replica"),
+  );
   for (const resource of memberResources) {
     members[label(resource, "pgstack.member") as string] = memberRuntime(resource, () =>
       containerOf(resource),
