@@ -91,7 +91,7 @@ export function renderSwitchoverCheck(model: ClusterModel): string {
   const header = commentLines([
     ...generatedHeader(model, "switchover-check.sh"),
     "",
-    "Usage: switchover-check.sh OLD_PRIMARY_HOST (POSIX sh; as the PostgreSQL OS user, with the member's",
+    "Usage: switchover-check.sh OLD_PRIMARY_HOST [PORT] (POSIX sh; as the PostgreSQL OS user, with the member's",
     "secret files and CA mounted). Checks that the new primary named by pgstack:primary",
     `(${target.name}, ${primaryHost(model)}) is streaming from OLD_PRIMARY_HOST and caught up (within`,
     `${SWITCHOVER_MAX_LAG_BYTES} bytes of WAL), and refuses, naming the lag, otherwise. Changes nothing.`,
@@ -108,7 +108,8 @@ target_member=${shellQuote(target.name)}
 max_lag=${SWITCHOVER_MAX_LAG_BYTES}
 failover=${model.switchover.failover ? "yes" : "no"}
 old_host=\${1:-}
-[ -n "$old_host" ] || [ "$failover" = yes ] || { echo "usage: $0 OLD_PRIMARY_HOST" >&2; exit 2; }
+old_port=\${2:-${model.layout.port}}
+[ -n "$old_host" ] || [ "$failover" = yes ] || { echo "usage: $0 OLD_PRIMARY_HOST [PORT]" >&2; exit 2; }
 
 die() {
   echo "switchover-check: $*" >&2
@@ -123,12 +124,13 @@ trap 'rm -rf "$work"' EXIT
 passfile="$work/${REPLICATION_PASSFILE}"
 write_replication_passfile
 
-# position HOST: "SYSTEMID TIMELINE LSN" of the server at HOST (IDENTIFY_SYSTEM: on a standby, the
-# WAL it has received and flushed).
+# position HOST PORT: "SYSTEMID TIMELINE LSN" of the server at HOST:PORT (IDENTIFY_SYSTEM: on a
+# standby, the WAL it has received and flushed).
 position() {
-  psql -X -A -t -F ' ' --no-password \\
-    "host=$1 ${replicationConnectionOptions(model, "$passfile")} dbname=replication replication=true connect_timeout=5" \\
-    -c IDENTIFY_SYSTEM 2>"$work/error" | cut -d ' ' -f 1-3
+  identified=$(psql -X -A -t -F ' ' --no-password \\
+    "${replicationConnectionOptions(model, "$passfile")} host=$1 port=$2 dbname=replication replication=true connect_timeout=5" \\
+    -c IDENTIFY_SYSTEM 2>"$work/error") || return 1
+  echo "$identified" | cut -d ' ' -f 1-3
 }
 
 # bytes LSN: an LSN (hex HIGH/LOW) as a byte offset.
@@ -138,7 +140,7 @@ bytes() {
   echo $((0x$high * 4294967296 + 0x$low))
 }
 
-target=$(position "$target_host") ||
+target=$(position "$target_host" ${model.layout.port}) ||
   die "cannot reach the target $target_member ($target_host) over replication: $(cat "$work/error"). Nothing was changed."
 set -- $target
 target_system=$1 target_timeline=$2 target_lsn=$3
@@ -151,9 +153,9 @@ fi
 
 sample=0
 while :; do
-  primary=$(position "$old_host") ||
+  primary=$(position "$old_host" "$old_port") ||
     die "cannot reach the current primary $old_host over replication: $(cat "$work/error"). If it is lost, set pgstack:failover true (README, Failover). Nothing was changed."
-  target=$(position "$target_host") ||
+  target=$(position "$target_host" ${model.layout.port}) ||
     die "cannot reach the target $target_member ($target_host) over replication: $(cat "$work/error"). Nothing was changed."
   set -- $primary
   primary_system=$1 primary_timeline=$2 primary_lsn=$3

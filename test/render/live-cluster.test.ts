@@ -358,3 +358,83 @@ describe("bootstrap-replica.sh against the primary", () => {
     ).toBe("t");
   });
 });
+
+describe("switchover-check.sh against the streaming pair", () => {
+  /**
+   * The check as rendered once pgstack:primary names replica-1: it runs with the replica's files
+   * (its secrets and CA) and reaches the target on the layout's port, here the replica's own; the
+   * old primary's port is given, as the members share one port on the platforms but not here.
+   */
+  function check(): ReturnType<typeof asPostgres> {
+    const target: ClusterModel = {
+      ...replica,
+      members: [
+        { name: "primary", role: "replica", slot: "primary" },
+        { name: "replica-1", role: "primary" },
+      ],
+      switchover: { primary: "replica-1", failover: false },
+    };
+    const script = join(replica.layout.configDir, "switchover-check.sh");
+    postgresFile(script, renderFiles(target)["switchover-check.sh"], 0o644);
+    return asPostgres(["sh", script, "localhost", String(primary.layout.port)]);
+  }
+
+  async function caughtUp(): Promise<void> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const lag = psql(
+        primary,
+        "postgres",
+        "SELECT pg_current_wal_lsn() = replay_lsn FROM pg_stat_replication WHERE application_name = 'replica_1'",
+      );
+      if (lag === "t") return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error("the replica did not catch up");
+  }
+
+  it("passes a target that streams and is caught up, naming how far behind it is", async () => {
+    await caughtUp();
+    const result = check();
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(
+      /replica-1 streams from localhost and is \d+ bytes behind \(.+ on timeline 1\)/,
+    );
+  });
+
+  it("refuses a target that stopped streaming and lags, naming the lag, and changes nothing", async () => {
+    // The replica stops streaming (no primary_conninfo); the primary writes 32 MiB of WAL.
+    const conninfo = psql(replica, "postgres", "SHOW primary_conninfo");
+    psql(replica, "postgres", "ALTER SYSTEM SET primary_conninfo = ''");
+    psql(replica, "postgres", "SELECT pg_reload_conf()");
+    for (let attempt = 0; attempt < 50; attempt++) {
+      if (psql(replica, "postgres", "SELECT count(*) FROM pg_stat_wal_receiver") === "0") break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    psql(
+      primary,
+      "postgres",
+      "CREATE TABLE switchover_lag AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 120000) g",
+    );
+    const result = check();
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /refusing the switchover: the target replica-1 lags the primary by \d{8,} bytes of WAL/,
+    );
+    expect(result.stderr).toContain("Nothing was changed.");
+    expect(psql(replica, "postgres", "SELECT pg_is_in_recovery()")).toBe("t");
+    // Streaming again, with the bootstrap's conninfo.
+    psql(replica, "postgres", `ALTER SYSTEM SET primary_conninfo = '${conninfo.replaceAll("'", "''")}'`);
+    psql(replica, "postgres", "SELECT pg_reload_conf()");
+    psql(primary, "postgres", "DROP TABLE switchover_lag");
+    await caughtUp();
+  }, 60_000);
+
+  it("refuses when the target cannot be reached, and changes nothing", () => {
+    const script = join(replica.layout.configDir, "switchover-check.sh");
+    const result = asPostgres(["sh", script, "localhost", "1"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("cannot reach the current primary localhost over replication");
+    expect(result.stderr).toContain("set pgstack:failover true");
+  });
+});
