@@ -196,7 +196,7 @@ if [ "$role" = primary ]; then
   # healthcheck nor a client can take it for the real one.
   private_socket=$(mktemp -d)
   sql() {
-    psql -X -A -t -v ON_ERROR_STOP=1 -h "$private_socket" -U ${shellQuote(postgres.superuser)} -d postgres -c "$1"
+    psql -X -A -t -v ON_ERROR_STOP=1 -h "$private_socket" -p ${layout.port} -U ${shellQuote(postgres.superuser)} -d postgres -c "$1"
   }
   pg_ctl start -D "$data_dir" -w -t ${ROLES_SERVER_START_TIMEOUT_SECONDS} -o "-c config_file=$config_dir/postgresql.conf -c listen_addresses='' -c unix_socket_directories=$private_socket"
   status=0
@@ -207,7 +207,9 @@ if [ "$role" = primary ]; then
     # A standby still streaming has a live primary: promoting it now would make two. The old
     # primary's clean stop ends the stream (a switchover); a failover's is gone already.
     tries=0
-    while [ "$(sql "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'")" != 0 ]; do
+    while :; do
+      streaming=$(sql "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'")
+      [ "$streaming" != 0 ] || break
       tries=$((tries + 1))
       if [ "$tries" -ge ${PROMOTE_SETTLE_SECONDS} ]; then
         sender=$(sql "SELECT sender_host FROM pg_stat_wal_receiver") || sender=unknown
