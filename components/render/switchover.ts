@@ -78,38 +78,42 @@ export function passfileLines(model: ClusterModel): string {
 }
 
 /**
- * switchover-check.sh: run before a switchover changes anything. It connects as the replication
- * role (the only role the members admit over the network for this), reads the WAL position of the
- * current primary and of the target with IDENTIFY_SYSTEM, a few times a second apart, and refuses
- * (exit 1, naming the lag) when the target is unreachable, on another system or timeline, not
- * streaming (its position stays while the primary's moves), or further behind than
- * SWITCHOVER_MAX_LAG_BYTES. With pgstack:failover the old primary is lost: only the target is
- * checked, and its position is reported as what the new timeline starts from.
+ * switchover-check.sh TARGET: run before `pgstack:primary` is changed, in any member. It connects
+ * as the replication role (the only role the members admit over the network for this), reads the
+ * WAL position of the current primary and of the target with IDENTIFY_SYSTEM, a few times a second
+ * apart, and refuses (exit 1, naming the lag) when the target is unreachable, on another system or
+ * timeline, not streaming (its position stays while the primary's moves), or further behind than
+ * SWITCHOVER_MAX_LAG_BYTES. When the primary cannot be reached it reports the target's position:
+ * what a failover to it would start the new timeline from.
  */
 export function renderSwitchoverCheck(model: ClusterModel): string {
-  const target = primaryMember(model);
+  const primary = primaryMember(model);
+  const replicas = model.members.filter((member) => member.role === "replica");
   const header = commentLines([
     ...generatedHeader(model, "switchover-check.sh"),
     "",
-    "Usage: switchover-check.sh OLD_PRIMARY_HOST [PORT] (POSIX sh; as the PostgreSQL OS user, with the member's",
-    "secret files and CA mounted). Checks that the new primary named by pgstack:primary",
-    `(${target.name}, ${primaryHost(model)}) is streaming from OLD_PRIMARY_HOST and caught up (within`,
-    `${SWITCHOVER_MAX_LAG_BYTES} bytes of WAL), and refuses, naming the lag, otherwise. Changes nothing.`,
-    model.switchover.failover
-      ? "pgstack:failover is set: the old primary is lost, so only the target is checked and its WAL position reported."
-      : "Run it before the old primary is stopped: a refusal leaves the cluster as it was.",
+    "Usage: switchover-check.sh TARGET [PORT] (POSIX sh; as the PostgreSQL OS user, in a member: it reads the",
+    "replication password and the CA mounted there). Run it before setting pgstack:primary=TARGET:",
+    `checks that TARGET (${replicas.map((member) => member.name).join(", ") || "no replica"}) streams from the primary (${primary.name},`,
+    `${primaryHost(model)}) and is caught up within ${SWITCHOVER_MAX_LAG_BYTES} bytes of WAL, and refuses, naming the lag,`,
+    "otherwise. PORT is the target's, when it differs from the members' port. Changes nothing.",
   ]);
   return `#!/bin/sh
 ${header.join("\n")}
 set -eu
 
-target_host=${shellQuote(primaryHost(model))}
-target_member=${shellQuote(target.name)}
+primary_member=${shellQuote(primary.name)}
+primary_host=${shellQuote(primaryHost(model))}
 max_lag=${SWITCHOVER_MAX_LAG_BYTES}
-failover=${model.switchover.failover ? "yes" : "no"}
-old_host=\${1:-}
-old_port=\${2:-${model.layout.port}}
-[ -n "$old_host" ] || [ "$failover" = yes ] || { echo "usage: $0 OLD_PRIMARY_HOST [PORT]" >&2; exit 2; }
+target_member=\${1:-}
+target_port=\${2:-${model.layout.port}}
+case "$target_member" in
+${replicas.map((member) => `  ${shellQuote(member.name)}) target_host=${shellQuote(model.layout.hosts[member.name] ?? "")} ;;`).join("\n")}
+  *)
+    echo "usage: $0 TARGET [PORT], where TARGET is a replica: ${replicas.map((member) => member.name).join(" ") || "(none: this stack has no replicas)"}" >&2
+    exit 2
+    ;;
+esac
 
 die() {
   echo "switchover-check: $*" >&2
@@ -140,22 +144,16 @@ bytes() {
   echo $((0x$high * 4294967296 + 0x$low))
 }
 
-target=$(position "$target_host" ${model.layout.port}) ||
+target=$(position "$target_host" "$target_port") ||
   die "cannot reach the target $target_member ($target_host) over replication: $(cat "$work/error"). Nothing was changed."
 set -- $target
-target_system=$1 target_timeline=$2 target_lsn=$3
-
-if [ "$failover" = yes ]; then
-  echo "switchover-check: failover to $target_member: it has WAL up to $target_lsn on timeline $target_timeline;" \\
-    "whatever the lost primary wrote after that and did not archive is not in the new timeline."
-  exit 0
-fi
+target_lsn=$3
 
 sample=0
 while :; do
-  primary=$(position "$old_host" "$old_port") ||
-    die "cannot reach the current primary $old_host over replication: $(cat "$work/error"). If it is lost, set pgstack:failover true (README, Failover). Nothing was changed."
-  target=$(position "$target_host" ${model.layout.port}) ||
+  primary=$(position "$primary_host" ${model.layout.port}) ||
+    die "cannot reach the primary $primary_member ($primary_host) over replication: $(cat "$work/error"). A switchover needs it. If it is lost, a failover to $target_member starts the new timeline from its WAL at $target_lsn; what the primary wrote after that and did not archive is lost (README, Switchover and failover). Nothing was changed."
+  target=$(position "$target_host" "$target_port") ||
     die "cannot reach the target $target_member ($target_host) over replication: $(cat "$work/error"). Nothing was changed."
   set -- $primary
   primary_system=$1 primary_timeline=$2 primary_lsn=$3
@@ -179,6 +177,6 @@ fi
 if [ "$lag" -gt "$max_lag" ]; then
   die "refusing the switchover: the target $target_member lags the primary by $lag bytes of WAL ($target_lsn against $primary_lsn; at most $max_lag). Wait for it to catch up and run pulumi up again. Nothing was changed."
 fi
-echo "switchover-check: $target_member streams from $old_host and is $lag bytes behind ($target_lsn against $primary_lsn on timeline $primary_timeline): switching over."
+echo "switchover-check: $target_member streams from $primary_member and is $lag bytes behind ($target_lsn against $primary_lsn on timeline $primary_timeline): switching over."
 `;
 }

@@ -361,22 +361,13 @@ describe("bootstrap-replica.sh against the primary", () => {
 
 describe("switchover-check.sh against the streaming pair", () => {
   /**
-   * The check as rendered once pgstack:primary names replica-1: it runs with the replica's files
-   * (its secrets and CA) and reaches the target on the layout's port, here the replica's own; the
-   * old primary's port is given, as the members share one port on the platforms but not here.
+   * The check as an operator runs it before setting pgstack:primary=replica-1: in a member, with
+   * the files of the current spec. The members share one port on the platforms but not here, so
+   * the target's port is given.
    */
   function check(): ReturnType<typeof asPostgres> {
-    const target: ClusterModel = {
-      ...replica,
-      members: [
-        { name: "primary", role: "replica", slot: "primary" },
-        { name: "replica-1", role: "primary" },
-      ],
-      switchover: { primary: "replica-1", failover: false },
-    };
-    const script = join(replica.layout.configDir, "switchover-check.sh");
-    postgresFile(script, renderFiles(target)["switchover-check.sh"], 0o644);
-    return asPostgres(["sh", script, "localhost", String(primary.layout.port)]);
+    const script = join(primary.layout.configDir, "switchover-check.sh");
+    return asPostgres(["sh", script, "replica-1", String(replica.layout.port)]);
   }
 
   async function caughtUp(): Promise<void> {
@@ -398,7 +389,7 @@ describe("switchover-check.sh against the streaming pair", () => {
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(
-      /replica-1 streams from localhost and is \d+ bytes behind \(.+ on timeline 1\)/,
+      /replica-1 streams from primary and is \d+ bytes behind \(.+ on timeline 1\)/,
     );
   });
 
@@ -430,11 +421,22 @@ describe("switchover-check.sh against the streaming pair", () => {
     await caughtUp();
   }, 60_000);
 
-  it("refuses when the target cannot be reached, and changes nothing", () => {
-    const script = join(replica.layout.configDir, "switchover-check.sh");
-    const result = asPostgres(["sh", script, "localhost", "1"]);
+  it("refuses a switchover when the primary cannot be reached, reporting where a failover would start", async () => {
+    // The check as rendered for a primary that listens elsewhere (port 1: nothing there).
+    const unreachable = { ...primary, layout: { ...primary.layout, port: 1 } };
+    const script = join(root, "switchover-check-unreachable.sh");
+    postgresFile(script, renderFiles(unreachable)["switchover-check.sh"], 0o644);
+    const result = asPostgres(["sh", script, "replica-1", String(replica.layout.port)]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain("cannot reach the current primary localhost over replication");
-    expect(result.stderr).toContain("set pgstack:failover true");
+    expect(result.stderr).toContain("cannot reach the primary primary (localhost) over replication");
+    expect(result.stderr).toMatch(
+      /a failover to replica-1 starts the new timeline from its WAL at [0-9A-F]+\/[0-9A-F]+/,
+    );
+  });
+
+  it("refuses a target that is not a replica, with the usage", () => {
+    const result = asPostgres(["sh", join(primary.layout.configDir, "switchover-check.sh"), "primary"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("where TARGET is a replica: replica-1");
   });
 });
