@@ -88,6 +88,7 @@ primary_member=${shellQuote(primary.name)}
 primary_host=${shellQuote(primaryHost(model))}
 primary_port=${layout.port}
 passfile=${shellQuote(`${layout.volumeDir}/${REPLICATION_PASSFILE}`)}
+rewind_source=${shellQuote(rewindSourceConninfo(model))}
 
 die() {
   echo "pgstack: $*" >&2
@@ -125,13 +126,16 @@ fi
 if [ "$role" = replica ] && [ -f "$data_dir/PG_VERSION" ] && [ ! -f "$data_dir/standby.signal" ]; then
   echo "pgstack: $data_dir is not a standby: this member was the primary, and pgstack:primary now names $primary_member. It will not start as a primary; rejoining $primary_host as a standby (slot $slot)."
   write_replication_passfile
+  # Until the member the spec names is a primary (promoted, not a standby still): rewinding to a
+  # standby would follow the old timeline. Meanwhile this member does not listen, so the target
+  # cannot stream from it and its promotion goes ahead.
   tries=0
-  until pg_isready -q -h "$primary_host" -p "$primary_port" -t 5; do
+  until [ "$(psql -X -A -t --no-password -c "SELECT pg_is_in_recovery()" "$rewind_source connect_timeout=5" 2>/dev/null)" = f ]; do
     tries=$((tries + 1))
-    [ "$tries" -lt ${PRIMARY_WAIT_TRIES} ] || die "the new primary $primary_host:$primary_port is not accepting connections; this member stays down (fenced) until it does."
+    [ "$tries" -lt ${PRIMARY_WAIT_TRIES} ] || die "$primary_member ($primary_host:$primary_port) is not a primary accepting connections yet; this member stays down (fenced) and tries again on its next start."
     sleep 2
   done
-  if pg_rewind --target-pgdata="$data_dir" --source-server="${rewindSourceConninfo(model)}" --progress; then
+  if pg_rewind --target-pgdata="$data_dir" --source-server="$rewind_source" --progress; then
     echo "pgstack: $data_dir rewound to the new primary's timeline; what this member wrote after the two diverged (named above) is discarded."
   else
     status=$?
