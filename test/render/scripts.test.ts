@@ -41,11 +41,7 @@ describe("rendered scripts", () => {
     // check and the empty private socket directory), and, when pg_rewind refuses a former
     // primary, the rename of its data directory to a kept copy beside the fresh clone.
     const allowed: Record<string, unknown[]> = {
-      "start-member.sh": [
-        '  rm -f ""',
-        expect.stringMatching(/^ {2}initdb -D "" --username=/),
-        '  rmdir ""',
-      ],
+      "start-member.sh": ['  rm -f ""', expect.stringMatching(/^ {2}initdb -D "" --username=/), '  rmdir ""'],
     };
     expect(code.filter((line) => /\b(rm|rmdir|initdb|pg_resetwal)\b/.test(line))).toEqual(
       allowed[name] ?? [],
