@@ -299,20 +299,37 @@ describe("a switchover to replica-1 with writes running", () => {
 });
 
 describe("a failover back to the member named primary after replica-1 is killed", () => {
-  it("promotes the replica, fences the killed primary until it rejoins by pg_rewind", async () => {
+  it("promotes the replica, loses only what it never received (reported), fences the killed primary until it rejoins by pg_rewind", async () => {
+    // Streamed and replayed: these must survive the failover.
     sql("replica-1", "INSERT INTO writes (id) SELECT g FROM generate_series(1000001, 1001000) g");
-    const before = Number(sql("replica-1", "SELECT count(*) FROM writes"));
+    const streamedTo = sql("replica-1", "SELECT pg_current_wal_lsn()");
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (sql("primary", `SELECT pg_last_wal_replay_lsn() >= '${streamedTo}'`) === "t") break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // The replica goes away for a while; the primary acknowledges 500 commits it never receives
+    // (no repository here to read them from), then is killed with its volume.
+    await stop("primary", "SIGINT");
+    sql("replica-1", "INSERT INTO writes (id) SELECT g FROM generate_series(2000001, 2000500) g");
+    const lastWritten = sql("replica-1", "SELECT pg_current_wal_lsn()");
     await stop("replica-1", "SIGKILL");
+
     // `pulumi up` with pgstack:primary=primary and pgstack:failover=true; replica-1's volume is away.
     install(memberModel("primary", "primary", true));
-    await stop("primary", "SIGINT");
     const promoted = await start(memberModel("primary", "primary", true), "primary");
     await ready(promoted, "primary");
+    const promotedAt = /promoted primary at WAL ([0-9A-F]+\/[0-9A-F]+)/.exec(promoted.output())?.[1];
+    expect(promotedAt, promoted.output()).toBeDefined();
     expect(promoted.output()).toContain("Failover: what the lost primary acknowledged after that");
-    const after = Number(sql("primary", "SELECT count(*) FROM writes"));
-    // Lost: at most what the replica had not received; here it streamed every commit.
-    expect(before - after).toBeGreaterThanOrEqual(0);
-    console.log(`failover: ${before - after} committed rows not on the promoted replica`);
+    // The report is right: the new timeline starts before the old primary's last commit...
+    expect(sql("primary", `SELECT '${promotedAt}'::pg_lsn < '${lastWritten}'::pg_lsn`)).toBe("t");
+    // ...every replayed commit is kept, and exactly the 500 it never received are lost.
+    expect(sql("primary", "SELECT count(*) FROM writes WHERE id BETWEEN 1000001 AND 1001000")).toBe("1000");
+    const lost = 500 - Number(sql("primary", "SELECT count(*) FROM writes WHERE id > 2000000"));
+    expect(lost).toBe(500);
+    console.log(
+      `failover: promoted at ${promotedAt}, the lost primary had written to ${lastWritten}: ${lost} acknowledged commits lost`,
+    );
 
     // The volume returns: replica-1 was a primary and must not start as one.
     install(memberModel("replica-1", "primary", true));
@@ -327,6 +344,8 @@ describe("a failover back to the member named primary after replica-1 is killed"
     );
     expect(rejoined.output()).toContain("pg_rewind: Done!");
     expect(sql("replica-1", "SELECT pg_is_in_recovery()")).toBe("t");
+    // Its 500 commits of the old timeline were discarded: it holds what the new primary holds.
+    expect(sql("replica-1", "SELECT count(*) FROM writes WHERE id > 2000000")).toBe("0");
     expect(await streamingTo("primary", "replica_1")).toBe("streaming");
   }, 180_000);
 });
