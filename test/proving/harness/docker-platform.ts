@@ -319,7 +319,12 @@ export async function dockerRuntime(
   };
 
   const members: Record<string, MemberRuntime> = {};
-  const memberResources = resources.filter((resource) => label(resource, "pgstack.member") !== undefined);
+  // The database members: their exporters carry the member's label too, with their own role.
+  const memberResources = resources.filter(
+    (resource) =>
+      label(resource, "pgstack.member") !== undefined &&
+      (role(resource) === "primary" || role(resource) === "replica"),
+  );
   for (const resource of memberResources) {
     members[label(resource, "pgstack.member") as string] = memberRuntime(resource, () =>
       containerOf(resource),
