@@ -20,6 +20,8 @@ const EXAMPLES: Record<string, string> = {
   workload: "web",
   maxConnections: "200",
   replicas: "1",
+  primary: "replica-1",
+  failover: "true",
   database: "app",
   appUser: "app",
   archiveBucket: "acme-pgstack-prod-wal",

@@ -193,6 +193,24 @@ export const stackConfigSchema = z
     maxConnections: wholeNumber("connections", 10, 10000).optional(),
     /** Streaming replicas (hot standbys), each with its own replication slot. */
     replicas: wholeNumber("replicas", 0, 5).default(1),
+    /**
+     * The member that is primary: "primary" or "replica-N". Changing it and running `pulumi up`
+     * is a switchover (the target must be streaming and caught up); with pgstack:failover, a
+     * failover (no clean stop of the old primary, which is fenced until it rejoins by rewind).
+     */
+    primary: z
+      .string({ error: 'expected a member name: "primary" or "replica-N"' })
+      .regex(
+        /^(primary|replica-[1-9])$/,
+        'expected a member name: "primary" or "replica-N" (N from 1 to replicas)',
+      )
+      .default("primary"),
+    /**
+     * Move the primary without a clean stop of the old one (it is lost: node, zone or volume
+     * gone). The old primary is fenced: it never starts as a primary again, and rejoins as a
+     * replica by pg_rewind when its volume returns. Unset it once the switch is done.
+     */
+    failover: flag().default(false),
     /** Application database created at bootstrap. */
     database: identifier.default("app"),
     /** Application role created at bootstrap (owner of the database). */
@@ -434,6 +452,30 @@ export const stackConfigSchema = z
           `pulumi config set pgstack:memoryRequest ${config.memoryLimit} (or rm it: the request defaults to the limit)`,
         );
       }
+    }
+    // Only with a valid replica count (zod still runs this refinement when that key is refused).
+    const replicaCount =
+      Number.isInteger(config.replicas) && config.replicas >= 0 && config.replicas <= 5 ? config.replicas : 0;
+    const memberNames = ["primary", ...Array.from({ length: replicaCount }, (_, i) => `replica-${i + 1}`)];
+    if (
+      replicaCount === config.replicas &&
+      typeof config.primary === "string" &&
+      !memberNames.includes(config.primary)
+    ) {
+      refuse(
+        "primary",
+        config.primary,
+        `names no member: with pgstack:replicas = ${config.replicas} the members are ${memberNames.join(", ")}`,
+        `pulumi config set pgstack:primary ${memberNames[memberNames.length - 1]}, or raise pgstack:replicas first`,
+      );
+    }
+    if (config.failover && config.primary === "primary" && config.replicas === 0) {
+      refuse(
+        "failover",
+        config.failover,
+        "needs a replica to promote: this stack has none (pgstack:replicas = 0)",
+        "pulumi config rm pgstack:failover; restore the primary from the repository instead (README, Restore)",
+      );
     }
     const full = parseCron(config.backupFullSchedule);
     const diff = parseCron(config.backupDiffSchedule);

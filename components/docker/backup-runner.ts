@@ -5,6 +5,7 @@ import { shellCommand } from "../render/shell-quote";
 import type { ClusterSecretValues } from "../secrets/cluster-secrets";
 import type { S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec } from "../spec/cluster-spec";
+import { primaryHost } from "../spec/layout";
 import type { StackCertificateAuthority } from "./certificates";
 import { BACKUP_CRONTAB, POSTGRES_USER, runnerUploads } from "./config-files";
 import { dockerLabels } from "./labels";
@@ -34,7 +35,7 @@ export function runnerHealthcheck(spec: ClusterSpec): string[] {
     `--tls-server-port=${layout.pgbackrestServerPort}`,
     "--io-timeout=5",
     "--log-level-file=off",
-    layout.hosts.primary,
+    primaryHost(spec),
   ]);
   return ["CMD", "sh", "-c", `test -f ${shellCommand([RUNNER_READY_MARKER])} && exec ${ping}`];
 }

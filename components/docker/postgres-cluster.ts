@@ -6,7 +6,7 @@ import type { ClusterSecretValues } from "../secrets/cluster-secrets";
 import type { S3Credentials } from "../secrets/pgbackrest-include";
 import { checkedRepositoryCipherPass } from "../secrets/repository-cipher-guard";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
-import { memberResourceName } from "../spec/layout";
+import { memberResourceName, readWriteAlias } from "../spec/layout";
 import { backupRunner } from "./backup-runner";
 import { StackCertificateAuthority } from "./certificates";
 import { memberConfigUploads, memberSecretUploads, memberTlsUploads, POSTGRES_USER } from "./config-files";
@@ -91,15 +91,23 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
       // The socket directory is a volume its exporter mounts too (peer authentication, no password).
       sockets.set(member.name, memberSocketVolume(spec, member, this));
       const isPrimary = member.role === "primary";
-      const published = isPrimary && spec.network.publishPort !== undefined;
-      // A client of the published port connects to localhost or 127.0.0.1: verify-full needs them too.
+      const publishing = spec.network.publishPort !== undefined;
+      const published = isPrimary && publishing;
+      // Valid for both roles, so a switchover needs no new certificate: the member's own name,
+      // the read-write alias, and, when a port is published, what its clients connect to
+      // (localhost or 127.0.0.1: verify-full needs them too).
       const certificate = ca.issueServer(
         member.name,
-        [spec.layout.hosts[member.name], ...(published ? ["localhost"] : [])],
-        published ? [PUBLISH_ADDRESS] : [],
+        [spec.layout.hosts[member.name], readWriteAlias(spec.name), ...(publishing ? ["localhost"] : [])],
+        publishing ? [PUBLISH_ADDRESS] : [],
       );
+      // The read-write alias names whichever member is primary: clients on the stack's network
+      // that connect to it follow a switchover without a change.
       const networksAdvanced: docker.types.input.ContainerNetworksAdvanced[] = [
-        { name: networks.cluster.name, aliases: [spec.layout.hosts[member.name]] },
+        {
+          name: networks.cluster.name,
+          aliases: [spec.layout.hosts[member.name], ...(isPrimary ? [readWriteAlias(spec.name)] : [])],
+        },
       ];
       if (published && networks.publish) networksAdvanced.push({ name: networks.publish.name });
       const container = new docker.Container(

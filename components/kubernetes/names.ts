@@ -1,5 +1,5 @@
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
-import { memberResourceName } from "../spec/layout";
+import { memberResourceName, primaryHost, primaryMember } from "../spec/layout";
 
 /**
  * Names of the stack's Kubernetes objects. Member Services carry `memberResourceName`, because
@@ -28,14 +28,13 @@ export const objectNames = (spec: ClusterSpec) => ({
  * off the primary's host name (`<member>.<namespace>.svc.<domain>`), never assumed here.
  */
 export function serviceHost(spec: ClusterSpec, serviceName: string): string {
-  const primary = spec.members.find((member) => member.role === "primary");
-  if (!primary) throw new Error(`${spec.name}: the spec has no primary member`);
+  const primary = primaryMember(spec);
   const primaryService = memberResourceName(spec.name, primary);
-  const primaryHost = spec.layout.hosts[primary.name];
-  if (!primaryHost?.startsWith(`${primaryService}.`)) {
+  const host = primaryHost(spec);
+  if (!host.startsWith(`${primaryService}.`)) {
     throw new Error(
-      `${spec.name}: layout.hosts.${primary.name} is "${primaryHost}", expected "${primaryService}.<namespace>.svc.<domain>" on Kubernetes`,
+      `${spec.name}: layout.hosts.${primary.name} is "${host}", expected "${primaryService}.<namespace>.svc.<domain>" on Kubernetes`,
     );
   }
-  return `${serviceName}${primaryHost.slice(primaryService.length)}`;
+  return `${serviceName}${host.slice(primaryService.length)}`;
 }

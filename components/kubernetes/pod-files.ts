@@ -55,6 +55,7 @@ export function podFiles(spec: ClusterSpec, sources: FileSources) {
         "init-roles.sh",
         "bootstrap-replica.sh",
         "start-member.sh",
+        "switchover-check.sh",
       ] as const
     ).map((name) => rendered(name, `${layout.configDir}/${name}`)),
     memberTls: [

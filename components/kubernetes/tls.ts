@@ -129,14 +129,14 @@ export function stackCertificates(
 
 /**
  * Names a member's certificate is valid for: its host name from the layout (what the rendered
- * configs connect to), the shorter forms of its Service name, and the role Service that routes
- * to it (read-write for the primary, read-only for replicas).
+ * configs connect to), the shorter forms of its Service name, and both role Services
+ * (read-write and read-only): a switchover moves a member from one to the other without a new
+ * certificate, so clients verifying the name never see a mismatch while roles change.
  */
 export function memberDnsNames(spec: ClusterSpec, member: MemberSpec): string[] {
   const names = objectNames(spec);
-  const roleService = member.role === "primary" ? names.readWrite : names.readOnly;
   const dnsNames = [spec.layout.hosts[member.name]];
-  for (const service of [names.member(member), roleService]) {
+  for (const service of [names.member(member), names.readWrite, names.readOnly]) {
     const host = serviceHost(spec, service);
     dnsNames.push(
       host,

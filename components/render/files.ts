@@ -8,6 +8,7 @@ import { renderPgIdentConf } from "./pg-ident-conf";
 import { renderPgbackrestConf, renderPgbackrestRunnerConf } from "./pgbackrest-conf";
 import { renderPostgresqlConf } from "./postgresql-conf";
 import { renderBootstrapReplica } from "./replica-bootstrap";
+import { renderSwitchoverCheck } from "./switchover";
 
 /** Every file the platforms mount, rendered from the model. Pure: same model, same bytes. */
 export function renderFiles(model: ClusterModel): RenderedFiles {
@@ -21,5 +22,6 @@ export function renderFiles(model: ClusterModel): RenderedFiles {
     "init-roles.sh": renderInitRoles(model),
     "bootstrap-replica.sh": renderBootstrapReplica(model),
     "start-member.sh": renderStartMember(model),
+    "switchover-check.sh": renderSwitchoverCheck(model),
   };
 }

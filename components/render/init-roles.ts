@@ -2,6 +2,7 @@ import type { ClusterModel } from "../spec/build-cluster-spec";
 import { commentLines, generatedHeader } from "./generated-header";
 import { monitoringRoleSql } from "./monitoring-role";
 import { SECRET_FILES } from "./secret-files";
+import { REWIND_FUNCTIONS } from "./switchover";
 
 /** An SQL identifier, double-quoted. */
 function quoteIdent(name: string): string {
@@ -69,6 +70,12 @@ export function renderInitRoles(model: ClusterModel): string {
     "",
     "-- The role replicas stream as: replication only, no superuser, no database access (pg_hba).",
     ...upsertRole(postgres.replicationUser, "LOGIN REPLICATION", secret(SECRET_FILES.replicationPassword)),
+    "",
+    "-- pg_rewind of a former primary reads this server's files as the replication role: the four",
+    "-- functions it calls, and nothing else (PostgreSQL 15 docs, pg_rewind: a non-superuser source role).",
+    ...REWIND_FUNCTIONS.map(
+      (fn) => `GRANT EXECUTE ON FUNCTION ${fn} TO ${quoteIdent(postgres.replicationUser)};`,
+    ),
     "",
     "-- The application role, owner of the application database.",
     ...upsertRole(postgres.appUser, "LOGIN NOREPLICATION", secret(SECRET_FILES.appPassword)),

@@ -81,6 +81,17 @@ export function renderPgHbaConf(model: ClusterModel): string {
       address: model.network.clusterCidr,
       method: "scram-sha-256",
     },
+    {
+      reason:
+        `pg_rewind of a former primary rejoining after a switchover or failover: ${replicationUser} on the ` +
+        "postgres database, only from the cluster network; it may only list and read the data files " +
+        "(init-roles.sh grants the four functions pg_rewind calls).",
+      type: remote,
+      database: "postgres",
+      user: replicationUser,
+      address: model.network.clusterCidr,
+      method: "scram-sha-256",
+    },
     ...(model.network.publishPort === undefined
       ? []
       : [

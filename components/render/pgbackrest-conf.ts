@@ -1,5 +1,6 @@
 import type { ClusterModel } from "../spec/build-cluster-spec";
 import { PGBACKREST_VERSION } from "../spec/image";
+import { primaryHost } from "../spec/layout";
 import { commentLines, generatedHeader } from "./generated-header";
 
 /**
@@ -150,7 +151,7 @@ export function renderPgbackrestConf(model: ClusterModel): string {
         {
           key: "tls-server-cert-file",
           value: `${tls}${PGBACKREST_TLS_FILES.serverCert}`,
-          reason: `Its SAN holds the primary's DNS name (${layout.hosts.primary}): the runner verifies names, and an IP fails.`,
+          reason: `Its SAN holds the primary's DNS name (${primaryHost(model)}): the runner verifies names, and an IP fails.`,
         },
         { key: "tls-server-key-file", value: `${tls}${PGBACKREST_TLS_FILES.serverKey}` },
         {
@@ -202,7 +203,7 @@ export function renderPgbackrestRunnerConf(model: ClusterModel): string {
       options: [
         {
           key: "pg1-host",
-          value: layout.hosts.primary,
+          value: primaryHost(model),
           reason: "A DNS name, never an IP: the certificate check matches names only.",
         },
         { key: "pg1-host-type", value: "tls", reason: "pgBackRest's TLS server on the primary, not SSH." },

@@ -1,4 +1,5 @@
 import type { ClusterModel } from "../spec/build-cluster-spec";
+import { primaryHost } from "../spec/layout";
 import { commentLines, generatedHeader } from "./generated-header";
 import { PGBACKREST_TLS_FILES } from "./pgbackrest-conf";
 import { SECRET_FILES } from "./secret-files";
@@ -44,7 +45,7 @@ ${header.join("\n")}
 set -eu
 
 data_dir=${shellQuote(layout.dataDir)}
-primary_host=${shellQuote(layout.hosts.primary ?? "")}
+primary_host=${shellQuote(primaryHost(model))}
 primary_port=${layout.port}
 replication_user=${shellQuote(postgres.replicationUser)}
 password_file=${shellQuote(`${layout.secretsDir}/${SECRET_FILES.replicationPassword}`)}
@@ -100,6 +101,11 @@ slot_state=$(psql -X -A -t --no-password \\
   -c "READ_REPLICATION_SLOT $slot") || die "cannot ask the primary about slot $slot (see the error above)."
 create_slot=-C
 case "$slot_state" in
+  "physical||")
+    # Made by a promotion (start-member.sh), for this member, and never used: nothing held back.
+    echo "bootstrap-replica: slot $slot exists on the primary, not yet used (created when it was promoted); cloning from it." >&2
+    create_slot=
+    ;;
   physical*)
     echo "bootstrap-replica: slot $slot already exists on the primary (restart LSN and timeline: \${slot_state#physical|});" \\
       "reusing it for this new copy. Drop it on the primary (SELECT pg_drop_replication_slot('$slot')) only if the replica is retired." >&2

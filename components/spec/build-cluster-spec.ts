@@ -53,7 +53,7 @@ export type ClusterModel = Omit<ClusterSpec, "files" | "commands" | "monitoringF
 export function buildClusterSpec(config: StackConfig, options: BuildOptions): ClusterSpec {
   const { stack } = options;
   const name = `pgstack-${stack}`;
-  const members = memberSpecs(config.replicas);
+  const members = memberSpecs(config.replicas, config.primary);
   const namespace = config.namespace ?? name;
   const archive = archiveSpec(config, name, stack);
   const s3 =
@@ -122,6 +122,7 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
       settingsReloader: { cpus: 0.05, memoryBytes: 32 * MiB },
     },
     members,
+    switchover: { primary: config.primary as MemberSpec["name"], failover: config.failover },
     layout,
     network: {
       // Clients of a published port are admitted by their own pg_hba.conf rule (render/pg-hba-conf.ts).
@@ -164,12 +165,22 @@ function walVolumeInput(input: TuningInput, parameters: ReturnType<typeof tune>[
   return { parameters, storageBytes: input.storageBytes, overrideKeys, retentionAt };
 }
 
-function memberSpecs(replicas: number): MemberSpec[] {
-  const members: MemberSpec[] = [{ name: "primary", role: "primary" }];
-  for (let i = 1; i <= replicas; i++) {
-    members.push({ name: `replica-${i}`, role: "replica", slot: `replica_${i}` });
-  }
-  return members;
+/**
+ * The members, named for their volumes, with the roles `pgstack:primary` gives them. A replica's
+ * slot is its name in slot form (`replica_1`, and `primary` for the member named primary once it
+ * is a replica), so a member keeps its slot name across switchovers.
+ */
+export function memberSpecs(replicas: number, primary: string): MemberSpec[] {
+  const names: MemberSpec["name"][] = ["primary"];
+  for (let i = 1; i <= replicas; i++) names.push(`replica-${i}`);
+  return names.map((name) =>
+    name === primary ? { name, role: "primary" } : { name, role: "replica", slot: slotName(name) },
+  );
+}
+
+/** A member's replication slot: its name with '-' as '_' (slot names allow a-z, 0-9 and '_'). */
+export function slotName(memberName: string): string {
+  return memberName.replaceAll("-", "_");
 }
 
 function archiveSpec(config: StackConfig, name: string, stack: string): ArchiveSpec {

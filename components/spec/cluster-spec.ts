@@ -16,6 +16,11 @@ export interface ClusterSpec {
   readonly postgres: PostgresSpec;
   readonly resources: ResourceSpec;
   readonly members: readonly MemberSpec[];
+  /**
+   * Which member is primary (`pgstack:primary`) and how it became so. Every reference to the
+   * primary (roles, hosts, slots, the runner's pg1-host, the rw Service) follows it.
+   */
+  readonly switchover: SwitchoverSpec;
   readonly layout: Layout;
   readonly network: NetworkSpec;
   readonly tuning: TuningResult;
@@ -77,11 +82,24 @@ export interface ContainerResources {
 export type MemberRole = "primary" | "replica";
 
 export interface MemberSpec {
-  /** Stable member name: `primary`, `replica-1`, ... */
+  /**
+   * Stable member name: `primary`, `replica-1`, ... It names the member's volume and resources,
+   * not its role: after a switchover the member named `primary` may be a replica.
+   */
   readonly name: MemberRole | `replica-${number}`;
   readonly role: MemberRole;
   /** Replication slot on the primary that this replica streams from (replicas only). */
   readonly slot?: string;
+}
+
+export interface SwitchoverSpec {
+  /** Name of the member that is primary. */
+  readonly primary: MemberSpec["name"];
+  /**
+   * The old primary is lost (pgstack:failover): the switchover skips its clean stop, and it is
+   * fenced (it never starts as a primary) until it rejoins by pg_rewind.
+   */
+  readonly failover: boolean;
 }
 
 /**
@@ -294,6 +312,11 @@ export interface RenderedFiles {
   readonly "bootstrap-replica.sh": string;
   /** POSIX sh script every PostgreSQL container runs under tini: vet, initialise or clone, roles, exec postgres. */
   readonly "start-member.sh": string;
+  /**
+   * POSIX sh script run before a switchover changes anything: refuses, naming the lag, unless the
+   * new primary streams from the old one and is caught up (only reports its position on a failover).
+   */
+  readonly "switchover-check.sh": string;
   /** Maps OS users to roles for peer authentication on the local socket (the exporter only). */
   readonly "pg_ident.conf": string;
 }

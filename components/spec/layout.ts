@@ -62,3 +62,30 @@ export function defaultLayout(
     s3CaFile: s3.caFile,
   };
 }
+
+/** The member that is primary (`pgstack:primary`); the schema refuses a name that is no member. */
+export function primaryMember(spec: { readonly members: readonly MemberSpec[] }): MemberSpec {
+  const primary = spec.members.find((member) => member.role === "primary");
+  if (primary === undefined) throw new Error("pgstack: the spec has no primary member");
+  return primary;
+}
+
+/** Host name of the primary, as the replicas and the backup runner reach it. */
+export function primaryHost(spec: {
+  readonly members: readonly MemberSpec[];
+  readonly layout: Pick<Layout, "hosts">;
+}): string {
+  const { name } = primaryMember(spec);
+  const host = spec.layout.hosts[name];
+  if (host === undefined) throw new Error(`pgstack: layout.hosts has no host for the primary ${name}`);
+  return host;
+}
+
+/**
+ * Docker: the network alias of whichever member is primary (`<cluster>-rw`, like the Kubernetes
+ * read-write Service). Every member's certificate holds it, so a switchover moves it without a
+ * new certificate.
+ */
+export function readWriteAlias(clusterName: string): string {
+  return `${clusterName}-rw`;
+}

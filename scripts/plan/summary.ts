@@ -1,6 +1,7 @@
 import { type AlertRule, alertGroups } from "../../components/render/alert-rules";
 import type { ClusterSpec } from "../../components/spec/cluster-spec";
 import type { PolicyReport, PolicyVerdict } from "./evaluate-policies";
+import { primaryLine, topologyMermaid } from "./topology";
 
 /** The settings a reviewer checks first, read from the spec (the same values the files carry). */
 export function keySettings(spec: ClusterSpec): [string, string][] {
@@ -12,6 +13,7 @@ export function keySettings(spec: ClusterSpec): [string, string][] {
   return [
     ["platform", spec.platform],
     ["PostgreSQL", `${spec.postgres.version} (${spec.postgres.image})`],
+    ["primary", primaryLine(spec)],
     ["memory limit", mib(spec.resources.memoryLimitBytes)],
     [
       "memory budget",
@@ -130,6 +132,12 @@ export function markdownSummary(input: PlanSummaryInput): string {
     "| Setting | Value |",
     "| --- | --- |",
     ...keySettings(spec).map(([k, v]) => `| ${escapeCell(k)} | \`${escapeCell(v)}\` |`),
+    "",
+    "#### Topology",
+    "",
+    "```mermaid",
+    topologyMermaid(spec),
+    "```",
     "",
     "| Policy | Level | Verdict |",
     "| --- | --- | --- |",

@@ -158,13 +158,23 @@ describe("database members", () => {
     expect(replica.inputs.waitTimeout).toBe(30 * 60);
   });
 
-  it("are reachable by the host names of the layout on the stack's network", () => {
+  it("are reachable by the host names of the layout on the stack's network, the primary also as -rw", () => {
     for (const { member, container } of members()) {
+      const readWrite = member.role === "primary" ? ["pgstack-dev-rw"] : [];
       expect(container.inputs.networksAdvanced).toEqual([
-        { name: "pgstack-dev", aliases: [dev.spec.layout.hosts[member.name]] },
+        { name: "pgstack-dev", aliases: [dev.spec.layout.hosts[member.name], ...readWrite] },
       ]);
     }
     expect(dev.outputs.replicaHosts).toEqual(["pgstack-dev-replica-1"]);
+  });
+
+  it("get certificates valid in either role: every member's holds the -rw alias", () => {
+    const requests = dev.resources.filter((r) => r.type === "tls:index/certRequest:CertRequest");
+    for (const member of dev.spec.members) {
+      const host = dev.spec.layout.hosts[member.name];
+      const request = requests.find((r) => (r.inputs.dnsNames as string[])[0] === host);
+      expect(request?.inputs.dnsNames, member.name).toContain("pgstack-dev-rw");
+    }
   });
 
   it("get a server certificate of the stack CA for their layout host name", () => {

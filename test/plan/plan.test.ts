@@ -136,6 +136,12 @@ describe.each(["dev", "prod"])("npm run plan -- --stack %s", (stack) => {
     );
     expect(summary).toMatch(/\| `PgstackBackupTooOld` \| critical \| - \| `time\(\) - max by/);
     expect(summary).toMatch(/\| `postgres-durability` \| (advisory|mandatory) \| pass \|/);
+    // Which member is primary, and the topology GitHub draws from the Mermaid block.
+    expect(run().stdout).toMatch(
+      / {2}primary +primary \(pgstack-\w+-primary[.\w-]*\); pgstack:primary=replica-1 switches over/,
+    );
+    expect(summary).toContain("```mermaid\nflowchart LR\n");
+    expect(summary).toContain('member_primary["primary<br/>PRIMARY"]');
   });
   it("never writes a secret: generated passwords appear nowhere in the plan", () => {
     // The mock's generated values all start with "generated-" (see capture-program.ts).

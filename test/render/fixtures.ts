@@ -125,6 +125,7 @@ export function fixtureModel(changes: Partial<ClusterModel> = {}): ClusterModel 
       { name: "primary", role: "primary" },
       { name: "replica-1", role: "replica", slot: "replica_1" },
     ],
+    switchover: { primary: "primary", failover: false },
     layout: FIXTURE_LAYOUT,
     network: {
       allowedCidrs: ["10.1.0.0/16", "192.168.10.0/24"],

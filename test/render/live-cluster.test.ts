@@ -358,3 +358,85 @@ describe("bootstrap-replica.sh against the primary", () => {
     ).toBe("t");
   });
 });
+
+describe("switchover-check.sh against the streaming pair", () => {
+  /**
+   * The check as an operator runs it before setting pgstack:primary=replica-1: in a member, with
+   * the files of the current spec. The members share one port on the platforms but not here, so
+   * the target's port is given.
+   */
+  function check(): ReturnType<typeof asPostgres> {
+    const script = join(primary.layout.configDir, "switchover-check.sh");
+    return asPostgres(["sh", script, "replica-1", String(replica.layout.port)]);
+  }
+
+  async function caughtUp(): Promise<void> {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const lag = psql(
+        primary,
+        "postgres",
+        "SELECT pg_current_wal_lsn() = replay_lsn FROM pg_stat_replication WHERE application_name = 'replica_1'",
+      );
+      if (lag === "t") return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error("the replica did not catch up");
+  }
+
+  it("passes a target that streams and is caught up, naming how far behind it is", async () => {
+    await caughtUp();
+    const result = check();
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(
+      /replica-1 streams from primary and is \d+ bytes behind \(.+ on timeline 1\)/,
+    );
+  });
+
+  it("refuses a target that stopped streaming and lags, naming the lag, and changes nothing", async () => {
+    // The replica stops streaming (no primary_conninfo); the primary writes 32 MiB of WAL.
+    const conninfo = psql(replica, "postgres", "SHOW primary_conninfo");
+    psql(replica, "postgres", "ALTER SYSTEM SET primary_conninfo = ''");
+    psql(replica, "postgres", "SELECT pg_reload_conf()");
+    for (let attempt = 0; attempt < 50; attempt++) {
+      if (psql(replica, "postgres", "SELECT count(*) FROM pg_stat_wal_receiver") === "0") break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    psql(
+      primary,
+      "postgres",
+      "CREATE TABLE switchover_lag AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 120000) g",
+    );
+    const result = check();
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /refusing the switchover: the target replica-1 lags the primary by \d{8,} bytes of WAL/,
+    );
+    expect(result.stderr).toContain("Nothing was changed.");
+    expect(psql(replica, "postgres", "SELECT pg_is_in_recovery()")).toBe("t");
+    // Streaming again, with the bootstrap's conninfo.
+    psql(replica, "postgres", `ALTER SYSTEM SET primary_conninfo = '${conninfo.replaceAll("'", "''")}'`);
+    psql(replica, "postgres", "SELECT pg_reload_conf()");
+    psql(primary, "postgres", "DROP TABLE switchover_lag");
+    await caughtUp();
+  }, 60_000);
+
+  it("refuses a switchover when the primary cannot be reached, reporting where a failover would start", async () => {
+    // The check as rendered for a primary that listens elsewhere (port 1: nothing there).
+    const unreachable = { ...primary, layout: { ...primary.layout, port: 1 } };
+    const script = join(root, "switchover-check-unreachable.sh");
+    postgresFile(script, renderFiles(unreachable)["switchover-check.sh"], 0o644);
+    const result = asPostgres(["sh", script, "replica-1", String(replica.layout.port)]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("cannot reach the primary primary (localhost) over replication");
+    expect(result.stderr).toMatch(
+      /a failover to replica-1 starts the new timeline from its WAL at [0-9A-F]+\/[0-9A-F]+/,
+    );
+  });
+
+  it("refuses a target that is not a replica, with the usage", () => {
+    const result = asPostgres(["sh", join(primary.layout.configDir, "switchover-check.sh"), "primary"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("where TARGET is a replica: replica-1");
+  });
+});

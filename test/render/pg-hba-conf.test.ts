@@ -48,10 +48,16 @@ describe("renderPgHbaConf", () => {
   });
 
   it("admits the application role to its database from each allowed CIDR only, with TLS", () => {
-    const remote = lines.filter((fields) => fields[0] === "hostssl" && fields[1] !== "replication");
+    const remote = lines.filter((fields) => fields[0] === "hostssl" && fields[2] === "app");
     expect(remote).toEqual([
       ["hostssl", "app", "app", "10.1.0.0/16", "scram-sha-256"],
       ["hostssl", "app", "app", "192.168.10.0/24", "scram-sha-256"],
+    ]);
+  });
+
+  it("admits the replication role to the postgres database from the cluster network only (pg_rewind's source)", () => {
+    expect(lines.filter((fields) => fields[2] === "replicator" && fields[1] !== "replication")).toEqual([
+      ["hostssl", "postgres", "replicator", "samenet", "scram-sha-256"],
     ]);
   });
 

@@ -7,7 +7,13 @@ import { fixtureModel } from "./fixtures";
 import { asPostgres, PG_BIN, postgresDir, postgresFile, postgresTempDir } from "./local-postgres";
 
 const files = renderFiles(fixtureModel());
-const scripts = ["check-data-dir.sh", "init-roles.sh", "bootstrap-replica.sh", "start-member.sh"] as const;
+const scripts = [
+  "check-data-dir.sh",
+  "init-roles.sh",
+  "bootstrap-replica.sh",
+  "start-member.sh",
+  "switchover-check.sh",
+] as const;
 
 describe("rendered scripts", () => {
   it.each(scripts)("%s parses with sh -n and dash -n", (name) => {
@@ -29,18 +35,31 @@ describe("rendered scripts", () => {
       .split("\n")
       .filter((line) => !line.trim().startsWith("#"))
       .map((line) => line.replace(/"[^"]*"/g, '""').replace(/'[^']*'/g, "''"));
-    // The only mv is the bootstrap's atomic rename of its own passfile; no rm, no rmdir, no initdb,
+    // The only mv is the atomic rename of a script's own passfile; no rm, no rmdir, no initdb,
     // except in start-member.sh: one initdb (an empty volume, no stanza in the repository: proven
-    // in the proving ground), and removals of its own temporary files: the stderr of the stanza
-    // check and the empty private socket directory.
-    const allowed =
-      name === "start-member.sh"
-        ? ['  rm -f ""', expect.stringMatching(/^ {2}initdb -D "" --username=/), '  rmdir ""']
-        : [];
-    expect(code.filter((line) => /\b(rm|rmdir|initdb|pg_resetwal)\b/.test(line))).toEqual(allowed);
-    expect(code.filter((line) => /\bmv\b/.test(line)).every((line) => line.trim() === 'mv -f "" ""')).toBe(
-      true,
+    // in the proving ground), removals of its own temporary files (the stderr of the stanza
+    // check and the empty private socket directory), and, when pg_rewind refuses a former
+    // primary, the rename of its data directory to a kept copy beside the fresh clone.
+    const allowed: Record<string, unknown[]> = {
+      "start-member.sh": ['  rm -f ""', expect.stringMatching(/^ {2}initdb -D "" --username=/), '  rmdir ""'],
+    };
+    expect(code.filter((line) => /\b(rm|rmdir|initdb|pg_resetwal)\b/.test(line))).toEqual(
+      allowed[name] ?? [],
     );
+    const renames = code.filter((line) => /\bmv\b/.test(line)).map((line) => line.trim());
+    expect(renames.filter((line) => line !== 'mv -f "" ""')).toEqual(
+      name === "start-member.sh" ? ['mv "" ""'] : [],
+    );
+    if (name === "switchover-check.sh") {
+      // Its one removal, in a trap: its own temporary directory, holding only the passfile it wrote.
+      expect(files[name].match(/\brm\b.*$/gm)).toEqual([`rm -rf "$work"' EXIT`]);
+      expect(files[name]).toContain("work=$(mktemp -d)");
+    }
+    if (name === "start-member.sh") {
+      // The kept copy is named for the moment of the rejoin, beside the data directory.
+      expect(files[name]).toContain('kept="$data_dir.before-rejoin-$(date -u +%Y%m%dT%H%M%SZ)"');
+      expect(files[name]).toContain('mv "$data_dir" "$kept"');
+    }
   });
 
   it("init-roles.sh never puts a password on a command line or in the environment", () => {

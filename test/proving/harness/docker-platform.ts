@@ -230,8 +230,7 @@ export async function dockerRuntime(
     // Another image's own entrypoint (the exporter's), where the resource names none.
     const other = otherImageEntrypoint(props.image as string | undefined);
     const entrypoint = (props.entrypoints as string[] | undefined) ?? (other ? [...other] : image.entrypoint);
-    const command =
-      (props.command as string[] | undefined) ?? (props.entrypoints || other ? [] : image.cmd);
+    const command = (props.command as string[] | undefined) ?? (props.entrypoints || other ? [] : image.cmd);
     const argv = overrides.argv
       ? [...INIT_COMMAND, ...overrides.argv]
       : [...(props.init ? INIT_COMMAND : []), ...entrypoint, ...command];
@@ -394,7 +393,11 @@ export async function dockerRuntime(
         {
           ...primary,
           name,
-          props: { ...primary.props, name, mounts: [{ source: `${name}-data`, target: spec.layout.volumeDir }] },
+          props: {
+            ...primary.props,
+            name,
+            mounts: [{ source: `${name}-data`, target: spec.layout.volumeDir }],
+          },
         },
         async () => copy,
       );

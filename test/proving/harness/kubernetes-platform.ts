@@ -165,7 +165,9 @@ class Pod {
     for (const kind of ["startupProbe", "readinessProbe", "livenessProbe"]) {
       const probe = container[kind] as Json | undefined;
       if (probe && !probe.exec && !probe.tcpSocket && !probe.httpGet) {
-        throw new Error(`${this.site.name}/${container.name}: a ${kind} of a kind the proving ground does not run`);
+        throw new Error(
+          `${this.site.name}/${container.name}: a ${kind} of a kind the proving ground does not run`,
+        );
       }
     }
     const security = { ...this.spec.securityContext, ...container.securityContext };
@@ -284,7 +286,8 @@ class Pod {
     const port = (reference: number | string) =>
       typeof reference === "number"
         ? reference
-        : ((declared.ports as Json[]).find((candidate) => candidate.name === reference)?.containerPort as number);
+        : ((declared.ports as Json[]).find((candidate) => candidate.name === reference)
+            ?.containerPort as number);
     if (probe.tcpSocket) return networkProbe(this.site.host, port(probe.tcpSocket.port), timeoutMs);
     if (probe.httpGet) {
       return networkProbe(this.site.host, port(probe.httpGet.port), timeoutMs, probe.httpGet.path ?? "/");
@@ -336,7 +339,12 @@ class Pod {
  * The kubelet's TCP and HTTP probes: a connection to the pod's address and port (and for HTTP a
  * GET of `path` answered with 200-399) within the timeout, from the pod's network.
  */
-async function networkProbe(host: NetworkHost, port: number, timeoutMs: number, path?: string): Promise<ProbeResult> {
+async function networkProbe(
+  host: NetworkHost,
+  port: number,
+  timeoutMs: number,
+  path?: string,
+): Promise<ProbeResult> {
   const target = JSON.stringify(host.address);
   const script =
     path === undefined

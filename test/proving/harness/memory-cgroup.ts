@@ -93,7 +93,9 @@ function childPath(name: string): { path: string; version: 1 | 2 } {
     // cgroup v2 lets a cgroup with processes of its own have no children with controllers (a
     // runner's own cgroup usually has): then a group of the run's own at the root holds them.
     const controllers = readFileSync(join(own, "cgroup.subtree_control"), "utf8");
-    const base = controllers.split(/\s+/).includes("memory") ? own : join("/sys/fs/cgroup", "pgstack-proving");
+    const base = controllers.split(/\s+/).includes("memory")
+      ? own
+      : join("/sys/fs/cgroup", "pgstack-proving");
     if (base !== own) {
       mkdirSync(base, { recursive: true });
       const enabled = readFileSync(join(base, "cgroup.subtree_control"), "utf8").split(/\s+/);
