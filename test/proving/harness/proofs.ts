@@ -263,7 +263,7 @@ export const scheduledBackups: Proof = {
   async run(cluster) {
     // Dev's runner takes a first full backup when it starts on an empty repository (a laptop may
     // sleep through every scheduled slot); prod's first full is the CronJob's.
-    const first = await cluster.backups();
+    const first = cluster.runtime.platform === "docker" ? await cluster.backups() : [];
     if (cluster.runtime.platform === "docker") {
       assert.deepEqual(
         first.map((backup) => backup.type),
