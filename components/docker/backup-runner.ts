@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
+import { PUSHGATEWAY_ENV } from "../render/job-report";
 import { RUNNER_CLIENT_CN } from "../render/pgbackrest-conf";
 import { shellCommand } from "../render/shell-quote";
 import type { ClusterSecretValues } from "../secrets/cluster-secrets";
@@ -78,7 +79,11 @@ export function backupRunner(
       image: args.image,
       user: POSTGRES_USER,
       command: ["sh", "-c", runnerStartScript(spec, crontabPath)],
-      envs: ["TZ=UTC"],
+      // The Pushgateway's address (no secret) for report-job.sh, with pgstack:monitoring.
+      envs: [
+        "TZ=UTC",
+        ...(spec.monitoring.enabled ? [`${PUSHGATEWAY_ENV}=${spec.monitoring.pushgatewayUrl}`] : []),
+      ],
       uploads: runnerUploads(spec, args.secrets, args.s3, certificate, args.ca.certPem, backupCrontab(spec)),
       networksAdvanced: [{ name: args.network.name }],
       healthcheck: {

@@ -319,6 +319,8 @@ export interface RenderedFiles {
   readonly "switchover-check.sh": string;
   /** Maps OS users to roles for peer authentication on the local socket (the exporter only). */
   readonly "pg_ident.conf": string;
+  /** POSIX sh script of the backup runner: pgbackrest verify that exits 1 naming damaged backups and files. */
+  readonly "verify-repository.sh": string;
 }
 
 /** Commands as argv arrays (no shell unless the argv says so). */
@@ -345,6 +347,8 @@ export interface RenderedCommands {
   /** The runner's stanza-create (idempotent): run once before the first check and backup. */
   readonly runnerStanzaCreate: readonly string[];
   readonly runnerVerify: readonly string[];
+  /** verify-repository.sh: the runner's verify, failing (exit 1) when the repository has errors. */
+  readonly verifyRepository: readonly string[];
   /** The runner's `info` (add `--output=json` to read `status.code` and the backup list). */
   readonly runnerInfo: readonly string[];
   /** pgBackRest TLS server on the primary, for the runner. */
