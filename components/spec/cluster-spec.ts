@@ -229,6 +229,10 @@ export interface TuningResult {
   readonly warnings: readonly string[];
 }
 
+export type FullRetention =
+  | { readonly type: "time"; readonly days: number }
+  | { readonly type: "count"; readonly fulls: number };
+
 export interface ArchiveSpec {
   readonly stanza: string;
   readonly store: "local" | "aws";
@@ -237,7 +241,11 @@ export interface ArchiveSpec {
   /** Repository path inside the bucket (pgBackRest repo1-path). */
   readonly path: string;
   readonly uriStyle: "host" | "path";
-  readonly retentionFull: number;
+  /**
+   * Which full backups `expire` keeps (and the WAL they need): a recovery window in days
+   * (repo1-retention-full-type=time, the default) or a count of fulls.
+   */
+  readonly retentionFull: FullRetention;
   readonly retentionDiff: number;
   readonly archiveTimeoutSeconds: number;
   readonly schedules: { readonly full: string; readonly diff: string };
