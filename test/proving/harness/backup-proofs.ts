@@ -73,5 +73,134 @@ export const verifyFailsOnCorruptFile: Proof = {
   },
 };
 
+interface RepositoryBackup {
+  readonly label: string;
+  readonly type: "full" | "diff" | "incr";
+  /** First WAL segment the backup needs. */
+  readonly archiveStart: string;
+}
+
+/** The repository's backups, oldest first (`info --output=json` on the primary). */
+async function repositoryBackups(cluster: ProvingCluster): Promise<RepositoryBackup[]> {
+  const result = await cluster.pgbackrest(cluster.primary, [...cluster.spec.commands.info, "--output=json"]);
+  const stanza = (
+    JSON.parse(result.stdout) as {
+      name: string;
+      backup: { label: string; type: RepositoryBackup["type"]; archive: { start: string } }[];
+    }[]
+  ).find((candidate) => candidate.name === cluster.stanza);
+  assert.ok(stanza, `stanza ${cluster.stanza} missing from info: ${result.stdout}`);
+  return stanza.backup.map((backup) => ({
+    label: backup.label,
+    type: backup.type,
+    archiveStart: backup.archive.start,
+  }));
+}
+
+/** The objects the store holds under a repository path (none once `expire` removed them). */
+async function storedObjects(cluster: ProvingCluster, path: string): Promise<number> {
+  return (await objectFiles(repositoryDir(cluster, path)).catch(() => [])).length;
+}
+
+/** The primary's clock, as pgBackRest reads a recovery target. */
+function serverTime(cluster: ProvingCluster): Promise<string> {
+  return cluster.primary.sql(
+    "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'",
+  );
+}
+
+const RETENTION_TABLE = "retention_rows";
+
+async function insertPhase(cluster: ProvingCluster, phase: string): Promise<void> {
+  await cluster.primary.sql(
+    `CREATE TABLE IF NOT EXISTS ${RETENTION_TABLE} (id bigserial PRIMARY KEY, phase text NOT NULL)`,
+  );
+  await cluster.primary.sql(
+    `INSERT INTO ${RETENTION_TABLE} (phase) SELECT '${phase}' FROM generate_series(1, 100)`,
+  );
+}
+
+export const retentionPrunes: Proof = {
+  id: 21,
+  title:
+    "retention: extra full backups expire nothing inside the recovery window; expire past the retention removes the oldest backups and the WAL only they needed from S3; a point-in-time restore inside the window still works",
+  async run(cluster) {
+    const { retentionFull } = cluster.spec.archive;
+    assert.equal(retentionFull.type, "time", "the stack keeps backups by count, not by a recovery window");
+    // Three scheduled fulls in a row (as retries or manual runs would add): each run's own
+    // expire, with the stack's recovery window, must keep every one of them.
+    const before = await repositoryBackups(cluster);
+    await insertPhase(cluster, "before-window");
+    await cluster.scheduledBackup("full");
+    await insertPhase(cluster, "in-window");
+    await cluster.scheduledBackup("full");
+    const target = await serverTime(cluster);
+    await insertPhase(cluster, "after-target");
+    await cluster.scheduledBackup("full");
+    await cluster.waitArchived(await cluster.switchWal());
+    const afterExtra = await repositoryBackups(cluster);
+    assert.deepEqual(
+      before.map((backup) => backup.label),
+      afterExtra.slice(0, before.length).map((backup) => backup.label),
+      `extra full backups expired older ones inside the ${retentionFull.days}-day window`,
+    );
+    assert.equal(afterExtra.length, before.length + 3, JSON.stringify(afterExtra));
+
+    // Past the retention: pgBackRest's own expire with a count of 2 (a recovery window of days
+    // cannot be waited for), against the store.
+    const fulls = afterExtra.filter((backup) => backup.type === "full");
+    const kept = fulls.slice(-2);
+    const oldestKept = kept[0] as RepositoryBackup;
+    const expiring = afterExtra.filter((backup) => backup.label < oldestKept.label);
+    assert.ok(expiring.length > 0, "nothing older than the two newest fulls to expire");
+    const walBefore = await cluster.archivedWal();
+    await cluster.pgbackrest(cluster.primary, [
+      ...cluster.spec.commands.expire,
+      "--repo1-retention-full-type=count",
+      "--repo1-retention-full=2",
+    ]);
+    const afterExpire = await repositoryBackups(cluster);
+    assert.deepEqual(
+      afterExpire.map((backup) => backup.label),
+      afterExtra.filter((backup) => backup.label >= oldestKept.label).map((backup) => backup.label),
+      "expire did not keep exactly the two newest fulls and what follows them",
+    );
+    for (const backup of expiring) {
+      assert.equal(
+        await storedObjects(cluster, `backup/${cluster.stanza}/${backup.label}`),
+        0,
+        `backup ${backup.label} was expired but its files are still in the store`,
+      );
+    }
+    const walAfter = await cluster.archivedWal();
+    const segments = (names: string[]) => names.filter((name) => /^[0-9A-F]{24}$/.test(name));
+    const removed = segments(walBefore).filter((name) => !walAfter.includes(name));
+    assert.ok(removed.length > 0, "expire removed no WAL");
+    assert.ok(
+      removed.every((name) => name.slice(8) < oldestKept.archiveStart.slice(8)),
+      `expire removed WAL the kept backups need (oldest kept starts at ${oldestKept.archiveStart}): ${removed.join(", ")}`,
+    );
+    assert.ok(
+      segments(walAfter).every((name) => name.slice(8) >= oldestKept.archiveStart.slice(8)),
+      `WAL older than ${oldestKept.archiveStart} is still in the store`,
+    );
+
+    // A point-in-time restore inside what is kept: the rows before the target, none after.
+    const { copy, restoreMs } = await cluster.restoreCopy("retention-pitr", { type: "time", time: target });
+    const phases = await copy.sql(
+      `SELECT string_agg(DISTINCT phase, ',' ORDER BY phase) FROM ${RETENTION_TABLE}`,
+    );
+    await copy.stop();
+    assert.equal(
+      phases,
+      "before-window,in-window",
+      "the restore inside the window does not hold the right rows",
+    );
+    return {
+      figure: `3 extra fulls expired nothing (window ${retentionFull.days} days); expire to 2 fulls removed ${expiring.length} backup(s) and ${removed.length} WAL segment(s) from S3; PITR to ${target} in ${(restoreMs / 1000).toFixed(1)} s`,
+    };
+  },
+};
+
 /** Backup-trust proofs (issue 13), run after the others by the same suites. */
-export const BACKUP_PROOFS: readonly Proof[] = [verifyFailsOnCorruptFile];
+export const BACKUP_PROOFS: readonly Proof[] = [verifyFailsOnCorruptFile, retentionPrunes];
