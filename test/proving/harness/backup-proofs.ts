@@ -124,13 +124,16 @@ async function insertPhase(cluster: ProvingCluster, phase: string): Promise<void
 export const retentionPrunes: Proof = {
   id: 21,
   title:
-    "retention: extra full backups expire nothing inside the recovery window; expire past the retention removes the oldest backups and the WAL only they needed from S3; a point-in-time restore inside the window still works",
+    "retention: extra full backups expire no full backup and no WAL inside the recovery window; expire past the retention removes the oldest backups and the WAL only they needed from S3; a point-in-time restore inside the window still works",
   async run(cluster) {
     const { retentionFull } = cluster.spec.archive;
     assert.equal(retentionFull.type, "time", "the stack keeps backups by count, not by a recovery window");
     // Three scheduled fulls in a row (as retries or manual runs would add): each run's own
-    // expire, with the stack's recovery window, must keep every one of them.
+    // expire, with the stack's recovery window, must keep every full backup and every WAL segment
+    // (differentials are kept by count, and full backups count among them: pgBackRest may expire
+    // an older differential, which the window does not need, its full and the WAL being kept).
     const before = await repositoryBackups(cluster);
+    const walBeforeExtra = await cluster.archivedWal();
     await insertPhase(cluster, "before-window");
     await cluster.scheduledBackup("full");
     await insertPhase(cluster, "in-window");
@@ -140,12 +143,20 @@ export const retentionPrunes: Proof = {
     await cluster.scheduledBackup("full");
     await cluster.waitArchived(await cluster.switchWal());
     const afterExtra = await repositoryBackups(cluster);
+    const fullLabels = (backups: RepositoryBackup[]) =>
+      backups.filter((backup) => backup.type === "full").map((backup) => backup.label);
     assert.deepEqual(
-      before.map((backup) => backup.label),
-      afterExtra.slice(0, before.length).map((backup) => backup.label),
+      fullLabels(afterExtra).slice(0, fullLabels(before).length),
+      fullLabels(before),
       `extra full backups expired older ones inside the ${retentionFull.days}-day window`,
     );
-    assert.equal(afterExtra.length, before.length + 3, JSON.stringify(afterExtra));
+    assert.equal(fullLabels(afterExtra).length, fullLabels(before).length + 3, JSON.stringify(afterExtra));
+    const walAfterExtra = await cluster.archivedWal();
+    assert.deepEqual(
+      walBeforeExtra.filter((name) => !walAfterExtra.includes(name)),
+      [],
+      "extra full backups expired WAL inside the recovery window",
+    );
 
     // Past the retention: pgBackRest's own expire with a count of 2 (a recovery window of days
     // cannot be waited for), against the store.
@@ -198,7 +209,7 @@ export const retentionPrunes: Proof = {
       "the restore inside the window does not hold the right rows",
     );
     return {
-      figure: `3 extra fulls expired nothing (window ${retentionFull.days} days); expire to 2 fulls removed ${expiring.length} backup(s) and ${removed.length} WAL segment(s) from S3; PITR to ${target} in ${(restoreMs / 1000).toFixed(1)} s`,
+      figure: `3 extra fulls expired no full and no WAL (window ${retentionFull.days} days); expire to 2 fulls removed ${expiring.length} backup(s) and ${removed.length} WAL segment(s) from S3; PITR to ${target} in ${(restoreMs / 1000).toFixed(1)} s`,
     };
   },
 };
