@@ -22,11 +22,9 @@ status: error
     checksum invalid: 1
 2026-12-01 02:30:51.584 P00   INFO: verify command end: completed successfully (216ms)`;
 
-const HEALTHY = `2026-12-01 02:30:50.000 P00   INFO: verify command begin 2.45: --stanza=main
-stanza: main
-status: ok
-  backup: 20261201-023048F, status: valid, total files checked: 964, total valid files: 964
-2026-12-01 02:30:50.200 P00   INFO: verify command end: completed successfully (200ms)`;
+// The same on a healthy repository: no summary at all, exit status 0.
+const HEALTHY = `2026-12-01 02:59:36.641 P00   INFO: verify command begin 2.45: --stanza=main
+2026-12-01 02:59:36.857 P00   INFO: verify command end: completed successfully (217ms)`;
 
 const dir = mkdtempSync(join(tmpdir(), "pgstack-verify-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
