@@ -19,7 +19,13 @@ export const BACKOFF_LIMIT = 2;
 /** Name of the runner pod's container that runs verify-repository.sh after the backup. */
 export const VERIFY_CONTAINER = "verify";
 
-/** A verify container that exits non-zero fails the Job at once, without another backup. */
+/**
+ * A verify container that exits non-zero fails the Job at once, without another backup
+ * (batch/v1 podFailurePolicy, beta and on by default since Kubernetes 1.26, GA in 1.31; needs
+ * restartPolicy Never; `containerName` may name an app or init container, and exit code 0 is
+ * never matched: API reference of PodFailurePolicyOnExitCodesRequirement, and kubernetes/website
+ * examples/controllers/job-pod-failure-policy-example.yaml).
+ */
 export const VERIFY_FAILS_JOB = {
   rules: [
     {
