@@ -9,6 +9,13 @@ export function reportJobScriptPath(model: ClusterModel): string {
 }
 
 /**
+ * File verify-repository.sh leaves while the last verify failed (removed when one passes): the
+ * dev runner's healthcheck requires its absence, so a damaged repository turns the runner
+ * unhealthy in `docker ps`. Survives a container restart, like the damage.
+ */
+export const VERIFY_FAILED_MARKER = "/tmp/pgstack-verify-failed";
+
+/**
  * verify-repository.sh: `pgbackrest verify` that fails when the repository is damaged. pgBackRest's
  * verify exits 0 when a backed-up file or a WAL segment is corrupt or missing (reproduced with
  * 2.45: one byte changed → "checksum invalid: 1", exit 0); it says so only in its output
@@ -38,6 +45,12 @@ export function renderVerifyRepository(model: ClusterModel): string {
 ${header.join("\n")}
 set -u
 
+failed() {
+  : > ${shellQuote(VERIFY_FAILED_MARKER)} || true
+  report failed
+  exit 1
+}
+
 report() {
   [ -n "\${PGSTACK_PUSHGATEWAY:-}" ] || return 0
   sh ${shellQuote(reportJobScriptPath(model))} verify "$1" ||
@@ -50,8 +63,7 @@ printf '%s\\n' "$out"
 
 if [ "$status" -ne 0 ]; then
   echo "verify-repository.sh: pgbackrest verify could not check the repository (exit $status); its output is above" >&2
-  report failed
-  exit 1
+  failed
 fi
 
 case "$out" in
@@ -62,11 +74,11 @@ case "$out" in
       grep -v 'status: valid$' | sort -u | sed 's/^/  /' >&2
     # Each damaged file, as pgBackRest named it: an INFO line quoting its repository path.
     printf '%s\\n' "$out" | sed -n "s/^.* P[0-9]* *INFO: \\(.*'[^']*'.*\\)$/  \\1/p" | sort -u >&2
-    report failed
-    exit 1
+    failed
     ;;
 esac
 
+rm -f ${shellQuote(VERIFY_FAILED_MARKER)}
 report ok
 `;
 }

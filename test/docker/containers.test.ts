@@ -3,6 +3,7 @@ import { RUNNER_READY_MARKER } from "../../components/docker/startup-commands";
 import { INIT_COMMAND, memberStartArguments } from "../../components/render/commands";
 import { RUNNER_CLIENT_CN } from "../../components/render/pgbackrest-conf";
 import { shellCommand } from "../../components/render/shell-quote";
+import { VERIFY_FAILED_MARKER } from "../../components/render/verify-repository";
 import type { RenderedFiles } from "../../components/spec/cluster-spec";
 import { MiB } from "../../components/spec/units";
 import {
@@ -221,7 +222,7 @@ describe("backup runner", () => {
     expect(lines.at(-1)).toBe(`exec supercronic ${dev.spec.layout.configDir}/backup.crontab`);
   });
 
-  it("is healthy only once ready, and `up` waits for it: broken archiving fails `up`", () => {
+  it("is healthy only once ready and while no verify failed, and `up` waits for it: broken archiving fails `up`", () => {
     const { healthcheck, wait, waitTimeout } = runner().inputs as {
       healthcheck: { tests: string[]; startPeriod: string };
       wait: boolean;
@@ -229,7 +230,9 @@ describe("backup runner", () => {
     };
     expect(healthcheck.tests.slice(0, 3)).toEqual(["CMD", "sh", "-c"]);
     expect(healthcheck.tests[3]).toMatch(
-      new RegExp(`^test -f ${RUNNER_READY_MARKER} && exec pgbackrest server-ping `),
+      new RegExp(
+        `^test -f ${RUNNER_READY_MARKER} && test ! -e ${VERIFY_FAILED_MARKER} && exec pgbackrest server-ping `,
+      ),
     );
     expect(wait).toBe(true);
     expect(waitTimeout).toBeGreaterThanOrEqual(300);

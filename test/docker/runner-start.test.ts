@@ -9,6 +9,7 @@ import {
   RUNNER_READY_MARKER,
   runnerStartScript,
 } from "../../components/docker/startup-commands";
+import { VERIFY_FAILED_MARKER } from "../../components/render/verify-repository";
 import { buildClusterSpec } from "../../components/spec/build-cluster-spec";
 import { devStackConfig } from "./mock-deployment";
 
@@ -60,7 +61,10 @@ function runStart(options: { backups: "none" | "one"; failing?: string[]; verify
 /** `text` running the rendered verify-repository.sh from `dir` (its path in the runner is read-only). */
 function withVerifyScript(dir: string, text: string): string {
   const path = join(dir, "verify-repository.sh");
-  writeFileSync(path, spec.files["verify-repository.sh"]);
+  writeFileSync(
+    path,
+    spec.files["verify-repository.sh"].replaceAll(VERIFY_FAILED_MARKER, join(dir, "verify-failed")),
+  );
   return text.replaceAll(`${spec.layout.configDir}/verify-repository.sh`, path);
 }
 

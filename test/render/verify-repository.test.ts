@@ -1,12 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { renderVerifyRepository } from "../../components/render/verify-repository";
+import { renderVerifyRepository, VERIFY_FAILED_MARKER } from "../../components/render/verify-repository";
 import { fixtureModel } from "./fixtures";
-
-const script = renderVerifyRepository(fixtureModel());
 
 // pgBackRest 2.45's output of `verify --output=text --log-level-console=info` on a repository
 // whose backup had one byte of one file changed (reproduced locally, exit status 0).
@@ -28,6 +26,9 @@ const HEALTHY = `2026-12-01 02:59:36.641 P00   INFO: verify command begin 2.45: 
 
 const dir = mkdtempSync(join(tmpdir(), "pgstack-verify-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The failed-verify marker redirected into the scratch directory.
+const marker = join(dir, "verify-failed");
+const script = renderVerifyRepository(fixtureModel()).replaceAll(VERIFY_FAILED_MARKER, marker);
 
 /** Runs the rendered script with a `pgbackrest` on PATH that prints `output` and exits `code`. */
 function runWith(output: string, code: number, env: Record<string, string> = {}) {
@@ -73,6 +74,16 @@ describe("verify-repository.sh", () => {
     const result = runWith(HEALTHY, 0);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
+  });
+
+  it("leaves the runner's failed-verify marker while verify fails, and removes it once one passes", () => {
+    rmSync(marker, { force: true });
+    runWith(CORRUPT, 0);
+    expect(existsSync(marker)).toBe(true);
+    runWith("ERROR: [039]: HTTP request failed", 39);
+    expect(existsSync(marker)).toBe(true);
+    runWith(HEALTHY, 0);
+    expect(existsSync(marker)).toBe(false);
   });
 
   it("fails when verify itself fails (repository unreachable)", () => {
