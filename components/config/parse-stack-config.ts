@@ -29,7 +29,8 @@ const EXAMPLES: Record<string, string> = {
   archiveRegion: "eu-west-1",
   archiveEndpoint: "s3.eu-west-1.amazonaws.com",
   archivePrefix: "/pgstack/prod",
-  archiveRetentionFull: "2",
+  archiveRecoveryWindowDays: "30",
+  archiveRetentionFull: "4",
   archiveRetentionDiff: "6",
   archiveTimeout: "60",
   backupFullSchedule: "'0 1 * * 0'",
@@ -58,7 +59,11 @@ const KNOWN_KEYS = Object.keys(stackConfigSchema.shape);
  * Pulumi demands a value for every key declared in Pulumi.yaml, so optional keys are declared
  * with these "unset" defaults there; they mean "not set" here.
  */
-const UNSET_SENTINELS: Readonly<Record<string, unknown>> = { maxConnections: 0, publishPort: 0 };
+const UNSET_SENTINELS: Readonly<Record<string, unknown>> = {
+  maxConnections: 0,
+  publishPort: 0,
+  archiveRetentionFull: 0,
+};
 
 function isUnset(key: string, value: unknown): boolean {
   return value === undefined || value === "" || (key in UNSET_SENTINELS && value === UNSET_SENTINELS[key]);

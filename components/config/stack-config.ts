@@ -252,8 +252,18 @@ export const stackConfigSchema = z
         "expected an absolute path such as /pgstack/prod: segments of letters, digits, '.', '_', '-', no trailing '/', no '//', no '.' or '..' segment",
       )
       .optional(),
-    /** Full backups kept (pgBackRest repo1-retention-full); WAL older than the oldest is expired. */
-    archiveRetentionFull: wholeNumber("full backups", 1, 100).default(2),
+    /**
+     * The recovery window: days back to which a point-in-time restore must stay possible
+     * (pgBackRest repo1-retention-full-type=time). Extra backups (retries, manual runs) never
+     * shorten it: pgBackRest expires a full only when a newer one is older than the window.
+     */
+    archiveRecoveryWindowDays: wholeNumber("days", 1, 3650).default(14),
+    /**
+     * Instead of the recovery window, keep this many full backups (repo1-retention-full-type=count).
+     * Unset by default: with a count, every extra full backup expires an older one and shortens
+     * the window.
+     */
+    archiveRetentionFull: wholeNumber("full backups", 1, 100).optional(),
     /** Differential backups kept (repo1-retention-diff). */
     archiveRetentionDiff: wholeNumber("differential backups", 1, 100).default(6),
     /** Seconds after which a partly filled WAL segment is archived anyway: the RPO bound from S3 alone. */

@@ -1,7 +1,9 @@
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
+import { PUSHGATEWAY_ENV } from "../render/job-report";
 import { RUNNER_CLIENT_CN } from "../render/pgbackrest-conf";
 import { shellCommand } from "../render/shell-quote";
+import { VERIFY_FAILED_MARKER } from "../render/verify-repository";
 import type { ClusterSecretValues } from "../secrets/cluster-secrets";
 import type { S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec } from "../spec/cluster-spec";
@@ -25,7 +27,10 @@ export const RUNNER_LIMITS: ContainerLimits = { memoryMb: 512, cpus: dockerCpus(
  */
 export const RUNNER_WAIT_TIMEOUT_SECONDS = 600;
 
-/** The runner's healthcheck: its ready marker, then a ping of the primary's pgBackRest TLS server. */
+/**
+ * The runner's healthcheck: its ready marker, no failed verify (verify-repository.sh's marker),
+ * then a ping of the primary's pgBackRest TLS server.
+ */
 export function runnerHealthcheck(spec: ClusterSpec): string[] {
   const { layout } = spec;
   const ping = shellCommand([
@@ -37,7 +42,12 @@ export function runnerHealthcheck(spec: ClusterSpec): string[] {
     "--log-level-file=off",
     primaryHost(spec),
   ]);
-  return ["CMD", "sh", "-c", `test -f ${shellCommand([RUNNER_READY_MARKER])} && exec ${ping}`];
+  return [
+    "CMD",
+    "sh",
+    "-c",
+    `test -f ${shellCommand([RUNNER_READY_MARKER])} && test ! -e ${shellCommand([VERIFY_FAILED_MARKER])} && exec ${ping}`,
+  ];
 }
 
 /** Seconds Docker lets a running backup finish after `docker stop` (supercronic waits for its jobs). */
@@ -78,7 +88,11 @@ export function backupRunner(
       image: args.image,
       user: POSTGRES_USER,
       command: ["sh", "-c", runnerStartScript(spec, crontabPath)],
-      envs: ["TZ=UTC"],
+      // The Pushgateway's address (no secret) for report-job.sh, with pgstack:monitoring.
+      envs: [
+        "TZ=UTC",
+        ...(spec.monitoring.enabled ? [`${PUSHGATEWAY_ENV}=${spec.monitoring.pushgatewayUrl}`] : []),
+      ],
       uploads: runnerUploads(spec, args.secrets, args.s3, certificate, args.ca.certPem, backupCrontab(spec)),
       networksAdvanced: [{ name: args.network.name }],
       healthcheck: {

@@ -2,6 +2,7 @@ import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PGBACKREST_SECRET_INCLUDE_FILE, PGBACKREST_TLS_FILES } from "../render/pgbackrest-conf";
 import { SECRET_FILES } from "../render/secret-files";
+import { reportJobScriptPath } from "../render/verify-repository";
 import type { ClusterSecretValues } from "../secrets/cluster-secrets";
 import { pgbackrestSecretInclude, type S3Credentials } from "../secrets/pgbackrest-include";
 import type { ClusterSpec, RenderedFiles } from "../spec/cluster-spec";
@@ -111,6 +112,14 @@ export function runnerUploads(
   return [
     configFile(`${runner.configDir}/pgbackrest.conf`, spec.files["pgbackrest-runner.conf"]),
     configFile(`${spec.layout.configDir}/${BACKUP_CRONTAB}`, crontab),
+    configFile(
+      `${spec.layout.configDir}/verify-repository.sh`,
+      spec.files["verify-repository.sh"],
+      READ_ONLY_SCRIPT,
+    ),
+    ...(spec.monitoring.enabled
+      ? [configFile(reportJobScriptPath(spec), spec.monitoringFiles["report-job.sh"], READ_ONLY_SCRIPT)]
+      : []),
     secretFile(
       `${runner.includeDir}/${PGBACKREST_SECRET_INCLUDE_FILE}`,
       pgbackrestSecretInclude(spec, secrets.repoCipherPass, s3),

@@ -1,5 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { shellCommand } from "../render/shell-quote";
+import { reportJobScriptPath } from "../render/verify-repository";
 import type { ClusterSpec } from "../spec/cluster-spec";
 import { recommendedLabels } from "./labels";
 import { objectNames } from "./names";
@@ -7,8 +9,31 @@ import { type RunnerDependencies, runnerPodTemplate } from "./runner-pod";
 
 /** A run that has not started within an hour of its time (controller down) is skipped, not piled up. */
 export const STARTING_DEADLINE_SECONDS = 3600;
-/** Retries of a failed run; pgBackRest resumes an interrupted backup where it can. */
+/**
+ * Retries of a failed backup; pgBackRest resumes an interrupted backup where it can. A failed
+ * verify is never retried (VERIFY_FAILS_JOB): a retry would take the backup again, and with
+ * count-based retention extra fulls expire older ones and shrink the recovery window.
+ */
 export const BACKOFF_LIMIT = 2;
+
+/** Name of the runner pod's container that runs verify-repository.sh after the backup. */
+export const VERIFY_CONTAINER = "verify";
+
+/**
+ * A verify container that exits non-zero fails the Job at once, without another backup
+ * (batch/v1 podFailurePolicy, beta and on by default since Kubernetes 1.26, GA in 1.31; needs
+ * restartPolicy Never; `containerName` may name an app or init container, and exit code 0 is
+ * never matched: API reference of PodFailurePolicyOnExitCodesRequirement, and kubernetes/website
+ * examples/controllers/job-pod-failure-policy-example.yaml).
+ */
+export const VERIFY_FAILS_JOB = {
+  rules: [
+    {
+      action: "FailJob",
+      onExitCodes: { containerName: VERIFY_CONTAINER, operator: "NotIn", values: [0] },
+    },
+  ],
+};
 /**
  * Longest a run may take. A full backup of a large volume takes hours; a run still going after
  * this is stuck (S3 or the primary unreachable), and the failed Job is what alerts on it.
@@ -20,9 +45,25 @@ export const HISTORY_LIMITS = { successful: 3, failed: 5 } as const;
  * The scheduled backups: full and differential CronJobs of the backup runner, a pgBackRest
  * repository host that reaches the primary only through its TLS server with the runner's
  * client certificate (no pods/exec, no SSH, no Kubernetes API access). Each run backs up
- * (init container) and then verifies the repository (main container): a verify failure fails
- * the Job, so a damaged repository is noticed when it happens, not at restore time.
+ * (init container; a success is pushed with report-job.sh) and then runs verify-repository.sh
+ * (main container), which fails naming the damaged backups and files: that fails the Job (with
+ * no retry, so no second backup), so a damaged repository is noticed when it happens, not at
+ * restore time.
  */
+/**
+ * The backup, then (with pgstack:monitoring) its success pushed with report-job.sh. A failed push
+ * is logged and never fails the backup; a failed backup pushes nothing (the age alerts report it).
+ */
+export function reportedBackup(
+  spec: ClusterSpec,
+  kind: "full" | "diff",
+  backup: readonly string[],
+): string[] {
+  if (!spec.monitoring.enabled) return [...backup];
+  const report = shellCommand(["sh", reportJobScriptPath(spec), `backup-${kind}`, "ok"]);
+  return ["sh", "-c", `${shellCommand(backup)} && { ${report} || true; }`];
+}
+
 export function backupCronJobs(
   spec: ClusterSpec,
   deps: RunnerDependencies,
@@ -49,12 +90,13 @@ export function backupCronJobs(
             metadata: { labels: recommendedLabels(spec, "backup") },
             spec: {
               backoffLimit: BACKOFF_LIMIT,
+              podFailurePolicy: VERIFY_FAILS_JOB,
               activeDeadlineSeconds: ACTIVE_DEADLINE_SECONDS[kind],
               template: runnerPodTemplate(
                 spec,
                 deps,
-                { name: `backup-${kind}`, command: backup },
-                { name: "verify", command: commands.runnerVerify },
+                { name: `backup-${kind}`, command: reportedBackup(spec, kind, backup) },
+                { name: VERIFY_CONTAINER, command: commands.verifyRepository },
               ),
             },
           },

@@ -4,6 +4,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "../spec/cluster-spec";
 import { recommendedLabels } from "./labels";
 
+/** The backup runner's report script (spec.monitoringFiles), a key of the scripts' ConfigMap. */
+export const REPORT_JOB_SCRIPT = "report-job.sh";
+
 /** The files PostgreSQL re-reads on a reload: they live in the settings ConfigMap. */
 export const SETTINGS_FILES = ["postgresql.conf", "pg_hba.conf"] as const;
 type SettingsFile = (typeof SETTINGS_FILES)[number];
@@ -11,7 +14,18 @@ const isSettingsFile = (name: string): name is SettingsFile =>
   (SETTINGS_FILES as readonly string[]).includes(name);
 
 /**
- * spec.files except the settings, as one immutable ConfigMap, byte for byte. Its name carries a
+ * The scripts' ConfigMap's data: spec.files except the settings, and with pgstack:monitoring the
+ * runner's report-job.sh (spec.monitoringFiles).
+ */
+export function renderedScripts(spec: ClusterSpec): Record<string, string> {
+  return {
+    ...Object.fromEntries(Object.entries(spec.files).filter(([name]) => !isSettingsFile(name))),
+    ...(spec.monitoring.enabled ? { [REPORT_JOB_SCRIPT]: spec.monitoringFiles[REPORT_JOB_SCRIPT] } : {}),
+  };
+}
+
+/**
+ * renderedScripts as one immutable ConfigMap, byte for byte. Its name carries a
  * hash of the contents: a changed script is a new ConfigMap, and the pods referencing it roll in
  * the same update (visible in the preview).
  */
@@ -20,7 +34,7 @@ export function renderedFilesConfigMap(
   namespace: pulumi.Input<string>,
   opts: pulumi.CustomResourceOptions,
 ): k8s.core.v1.ConfigMap {
-  const scripts = Object.fromEntries(Object.entries(spec.files).filter(([name]) => !isSettingsFile(name)));
+  const scripts = renderedScripts(spec);
   return new k8s.core.v1.ConfigMap(
     `${spec.name}-files`,
     {

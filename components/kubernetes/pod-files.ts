@@ -1,8 +1,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { PGBACKREST_SECRET_INCLUDE_FILE, PGBACKREST_TLS_FILES } from "../render/pgbackrest-conf";
 import { SECRET_FILES } from "../render/secret-files";
+import { reportJobScriptPath } from "../render/verify-repository";
 import type { ClusterSpec, RenderedFiles } from "../spec/cluster-spec";
-import { SETTINGS_FILES } from "./config-maps";
+import { REPORT_JOB_SCRIPT, SETTINGS_FILES } from "./config-maps";
 import type { MountedFile } from "./file-mounts";
 
 /** Private keys: 0600 before fsGroup (0640 root:postgres after), which PostgreSQL and pgBackRest accept. */
@@ -89,6 +90,10 @@ export function podFiles(spec: ClusterSpec, sources: FileSources) {
       tls("tls.crt", `${layout.runner.tlsDir}/${PGBACKREST_TLS_FILES.runnerCert}`),
       tls("tls.key", `${layout.runner.tlsDir}/${PGBACKREST_TLS_FILES.runnerKey}`),
       tls("ca.crt", `${layout.runner.tlsDir}/${PGBACKREST_TLS_FILES.ca}`),
+      rendered("verify-repository.sh", `${layout.configDir}/verify-repository.sh`),
+      ...(spec.monitoring.enabled
+        ? [{ path: reportJobScriptPath(spec), source: { configMap: sources.files }, key: REPORT_JOB_SCRIPT }]
+        : []),
     ],
   };
 }

@@ -1,6 +1,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { INIT_COMMAND } from "../render/commands";
+import { PUSHGATEWAY_ENV } from "../render/job-report";
 import type { ClusterSpec } from "../spec/cluster-spec";
 import { guaranteed } from "./container-resources";
 import { fileMounts } from "./file-mounts";
@@ -52,7 +53,11 @@ export function runnerPodTemplate(
     command: [...INIT_COMMAND, ...step.command],
     resources: guaranteed(spec.resources.runner),
     securityContext: containerSecurityContext,
-    ...(deps.webIdentity ? { env: deps.webIdentity.env } : {}),
+    env: [
+      ...(deps.webIdentity ? deps.webIdentity.env : []),
+      // The Pushgateway's address (no secret) for report-job.sh, with pgstack:monitoring.
+      ...(spec.monitoring.enabled ? [{ name: PUSHGATEWAY_ENV, value: spec.monitoring.pushgatewayUrl }] : []),
+    ],
     volumeMounts,
   });
   return {

@@ -29,7 +29,7 @@ export function memberPgbackrest(model: ClusterModel, command: string): string[]
 }
 
 /** `pgbackrest <command>` as the backup runner (repository host) runs it. */
-function runnerPgbackrest(model: ClusterModel, command: string): string[] {
+export function runnerPgbackrest(model: ClusterModel, command: string): string[] {
   return [
     "pgbackrest",
     command,
@@ -94,6 +94,7 @@ export function renderCommands(model: ClusterModel): RenderedCommands {
     runnerCheck: runnerPgbackrest(model, "check"),
     runnerStanzaCreate: runnerPgbackrest(model, "stanza-create"),
     runnerVerify: runnerPgbackrest(model, "verify"),
+    verifyRepository: ["sh", script("verify-repository.sh")],
     runnerInfo: runnerPgbackrest(model, "info"),
     pgbackrestServer: [
       "pgbackrest",

@@ -9,6 +9,7 @@ import { renderPgbackrestConf, renderPgbackrestRunnerConf } from "./pgbackrest-c
 import { renderPostgresqlConf } from "./postgresql-conf";
 import { renderBootstrapReplica } from "./replica-bootstrap";
 import { renderSwitchoverCheck } from "./switchover";
+import { renderVerifyRepository } from "./verify-repository";
 
 /** Every file the platforms mount, rendered from the model. Pure: same model, same bytes. */
 export function renderFiles(model: ClusterModel): RenderedFiles {
@@ -23,5 +24,6 @@ export function renderFiles(model: ClusterModel): RenderedFiles {
     "bootstrap-replica.sh": renderBootstrapReplica(model),
     "start-member.sh": renderStartMember(model),
     "switchover-check.sh": renderSwitchoverCheck(model),
+    "verify-repository.sh": renderVerifyRepository(model),
   };
 }

@@ -303,12 +303,28 @@ function repositoryOptions(model: ClusterModel): Option[] {
     });
   }
   options.push(
-    {
-      key: "repo1-retention-full",
-      value: archive.retentionFull,
-      reason: "Full backups kept; WAL older than the oldest kept backup is expired with it.",
-    },
-    { key: "repo1-retention-full-type", value: "count" },
+    ...(archive.retentionFull.type === "time"
+      ? [
+          {
+            key: "repo1-retention-full",
+            value: archive.retentionFull.days,
+            reason:
+              "The recovery window in days: a full backup is expired (with the WAL only it needs) once a newer " +
+              "full is older than the window, so a point-in-time restore to any moment of the window stays " +
+              "possible, however many extra backups were taken.",
+          },
+          { key: "repo1-retention-full-type", value: "time" },
+        ]
+      : [
+          {
+            key: "repo1-retention-full",
+            value: archive.retentionFull.fulls,
+            reason:
+              "Full backups kept (pgstack:archiveRetentionFull); WAL older than the oldest kept backup is expired " +
+              "with it. Each extra full backup shortens the recovery window.",
+          },
+          { key: "repo1-retention-full-type", value: "count" },
+        ]),
     { key: "repo1-retention-diff", value: archive.retentionDiff },
   );
   return options;

@@ -195,7 +195,10 @@ function archiveSpec(config: StackConfig, name: string, stack: string): ArchiveS
     path: config.archivePrefix ?? `/pgstack/${stack}`,
     // The local store (SeaweedFS) serves buckets by path; AWS by virtual host.
     uriStyle: store === "local" ? "path" : "host",
-    retentionFull: config.archiveRetentionFull,
+    retentionFull:
+      config.archiveRetentionFull === undefined
+        ? { type: "time", days: config.archiveRecoveryWindowDays }
+        : { type: "count", fulls: config.archiveRetentionFull },
     retentionDiff: config.archiveRetentionDiff,
     archiveTimeoutSeconds: config.archiveTimeout,
     schedules: { full: config.backupFullSchedule, diff: config.backupDiffSchedule },

@@ -229,6 +229,10 @@ export interface TuningResult {
   readonly warnings: readonly string[];
 }
 
+export type FullRetention =
+  | { readonly type: "time"; readonly days: number }
+  | { readonly type: "count"; readonly fulls: number };
+
 export interface ArchiveSpec {
   readonly stanza: string;
   readonly store: "local" | "aws";
@@ -237,7 +241,11 @@ export interface ArchiveSpec {
   /** Repository path inside the bucket (pgBackRest repo1-path). */
   readonly path: string;
   readonly uriStyle: "host" | "path";
-  readonly retentionFull: number;
+  /**
+   * Which full backups `expire` keeps (and the WAL they need): a recovery window in days
+   * (repo1-retention-full-type=time, the default) or a count of fulls.
+   */
+  readonly retentionFull: FullRetention;
   readonly retentionDiff: number;
   readonly archiveTimeoutSeconds: number;
   readonly schedules: { readonly full: string; readonly diff: string };
@@ -319,6 +327,8 @@ export interface RenderedFiles {
   readonly "switchover-check.sh": string;
   /** Maps OS users to roles for peer authentication on the local socket (the exporter only). */
   readonly "pg_ident.conf": string;
+  /** POSIX sh script of the backup runner: pgbackrest verify that exits 1 naming damaged backups and files. */
+  readonly "verify-repository.sh": string;
 }
 
 /** Commands as argv arrays (no shell unless the argv says so). */
@@ -345,6 +355,8 @@ export interface RenderedCommands {
   /** The runner's stanza-create (idempotent): run once before the first check and backup. */
   readonly runnerStanzaCreate: readonly string[];
   readonly runnerVerify: readonly string[];
+  /** verify-repository.sh: the runner's verify, failing (exit 1) when the repository has errors. */
+  readonly verifyRepository: readonly string[];
   /** The runner's `info` (add `--output=json` to read `status.code` and the backup list). */
   readonly runnerInfo: readonly string[];
   /** pgBackRest TLS server on the primary, for the runner. */

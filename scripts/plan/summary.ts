@@ -4,6 +4,15 @@ import type { PolicyReport, PolicyVerdict } from "./evaluate-policies";
 import { primaryLine, topologyMermaid } from "./topology";
 
 /** The settings a reviewer checks first, read from the spec (the same values the files carry). */
+/** What `expire` keeps, in the words an operator plans with. */
+function recoveryWindow(spec: ClusterSpec): string {
+  const { retentionFull, retentionDiff } = spec.archive;
+  const diffs = `${retentionDiff} differential backups`;
+  return retentionFull.type === "time"
+    ? `${retentionFull.days} days (point-in-time restore to any moment of the last ${retentionFull.days} days; extra backups never shorten it), ${diffs}`
+    : `${retentionFull.fulls} full backups (count: each extra full shortens the window), ${diffs}`;
+}
+
 export function keySettings(spec: ClusterSpec): [string, string][] {
   const parameter = (name: string) =>
     spec.tuning.parameters.find((p) => p.name === name)?.value ?? "(PostgreSQL default)";
@@ -43,7 +52,7 @@ export function keySettings(spec: ClusterSpec): [string, string][] {
       "repository",
       `s3://${spec.archive.bucket}${spec.archive.path} (${spec.archive.store}, ${spec.archive.region})`,
     ],
-    ["retention", `${spec.archive.retentionFull} full, ${spec.archive.retentionDiff} diff`],
+    ["recovery window", recoveryWindow(spec)],
     ["restore drill", spec.archive.drillSchedule],
     [
       "monitoring",

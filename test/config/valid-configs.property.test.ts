@@ -52,7 +52,9 @@ const common = fc.record({
   "pgstack:replicas": fc.integer({ min: 0, max: 5 }),
   "pgstack:archiveBucket": fc.stringMatching(/^[a-z][a-z0-9-]{2,20}[a-z0-9]$/).map((name) => `t-${name}`),
   "pgstack:archiveTimeout": fc.integer({ min: 10, max: 3600 }),
-  "pgstack:archiveRetentionFull": fc.integer({ min: 1, max: 100 }),
+  "pgstack:archiveRecoveryWindowDays": fc.integer({ min: 1, max: 3650 }),
+  // 0 is Pulumi.yaml's "unset" (the recovery window applies).
+  "pgstack:archiveRetentionFull": fc.integer({ min: 0, max: 100 }),
   "pgstack:archiveRetentionDiff": fc.integer({ min: 1, max: 100 }),
   "pgstack:tls": fc.boolean(),
   "pgstack:protect": fc.boolean(),

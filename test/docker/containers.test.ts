@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { checkedVerify, RUNNER_READY_MARKER } from "../../components/docker/startup-commands";
+import { RUNNER_READY_MARKER } from "../../components/docker/startup-commands";
 import { INIT_COMMAND, memberStartArguments } from "../../components/render/commands";
 import { RUNNER_CLIENT_CN } from "../../components/render/pgbackrest-conf";
 import { shellCommand } from "../../components/render/shell-quote";
+import { VERIFY_FAILED_MARKER } from "../../components/render/verify-repository";
 import type { RenderedFiles } from "../../components/spec/cluster-spec";
 import { MiB } from "../../components/spec/units";
 import {
@@ -192,18 +193,23 @@ describe("database members", () => {
 describe("backup runner", () => {
   const runner = () => containerNamed(dev, "pgstack-dev-backup-runner");
 
-  it("runs the spec's backups on the spec's schedules, each followed by a verify that fails on errors", () => {
-    const { archive, commands, layout } = dev.spec;
+  it("runs the spec's backups on the spec's schedules, each reported and followed by verify-repository.sh", () => {
+    const { archive, commands, layout, monitoring } = dev.spec;
     const crontab = uploadsOf(runner()).find((u) => u.file === `${layout.configDir}/backup.crontab`);
     expect(crontab?.permissions).toBe("0444");
     const jobs = (crontab?.content ?? "").split("\n").filter((line) => line !== "" && !line.startsWith("#"));
-    const verify = checkedVerify(dev.spec);
-    expect(verify).toContain(shellCommand([...commands.runnerVerify, "--output=text"]));
+    const verify = shellCommand(commands.verifyRepository);
+    const report = (step: string) => `{ sh /etc/pgstack/report-job.sh ${step} ok || true; }`;
     expect(jobs).toEqual([
-      `${archive.schedules.full} ${shellCommand(commands.runnerBackupFull)} && ${verify}`,
-      `${archive.schedules.diff} ${shellCommand(commands.runnerBackupDiff)} && ${verify}`,
+      `${archive.schedules.full} ${shellCommand(commands.runnerBackupFull)} && ${report("backup-full")} && ${verify}`,
+      `${archive.schedules.diff} ${shellCommand(commands.runnerBackupDiff)} && ${report("backup-diff")} && ${verify}`,
     ]);
-    expect(runner().inputs.envs).toEqual(["TZ=UTC"]);
+    expect(runner().inputs.envs).toEqual(["TZ=UTC", `PGSTACK_PUSHGATEWAY=${monitoring.pushgatewayUrl}`]);
+    for (const script of ["verify-repository.sh", "report-job.sh"]) {
+      const upload = uploadsOf(runner()).find((u) => u.file === `${layout.configDir}/${script}`);
+      expect(upload?.permissions, script).toBe("0555");
+      expect(upload?.owner, script).toBe("0");
+    }
   });
 
   it("creates the stanza, checks the chain, takes a first backup if none, marks itself ready, then hands over to supercronic", () => {
@@ -216,7 +222,7 @@ describe("backup runner", () => {
     expect(lines.at(-1)).toBe(`exec supercronic ${dev.spec.layout.configDir}/backup.crontab`);
   });
 
-  it("is healthy only once ready, and `up` waits for it: broken archiving fails `up`", () => {
+  it("is healthy only once ready and while no verify failed, and `up` waits for it: broken archiving fails `up`", () => {
     const { healthcheck, wait, waitTimeout } = runner().inputs as {
       healthcheck: { tests: string[]; startPeriod: string };
       wait: boolean;
@@ -224,7 +230,9 @@ describe("backup runner", () => {
     };
     expect(healthcheck.tests.slice(0, 3)).toEqual(["CMD", "sh", "-c"]);
     expect(healthcheck.tests[3]).toMatch(
-      new RegExp(`^test -f ${RUNNER_READY_MARKER} && exec pgbackrest server-ping `),
+      new RegExp(
+        `^test -f ${RUNNER_READY_MARKER} && test ! -e ${VERIFY_FAILED_MARKER} && exec pgbackrest server-ping `,
+      ),
     );
     expect(wait).toBe(true);
     expect(waitTimeout).toBeGreaterThanOrEqual(300);

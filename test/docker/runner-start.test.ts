@@ -9,6 +9,7 @@ import {
   RUNNER_READY_MARKER,
   runnerStartScript,
 } from "../../components/docker/startup-commands";
+import { VERIFY_FAILED_MARKER } from "../../components/render/verify-repository";
 import { buildClusterSpec } from "../../components/spec/build-cluster-spec";
 import { devStackConfig } from "./mock-deployment";
 
@@ -44,7 +45,7 @@ function runStart(options: { backups: "none" | "one"; failing?: string[]; verify
   );
   writeFileSync(join(dir, "supercronic"), `#!/bin/sh\necho "supercronic $*" >> '${calls}'\n`);
   for (const tool of ["pgbackrest", "supercronic"]) chmodSync(join(dir, tool), 0o755);
-  const script = runnerStartScript(spec, "/etc/pgstack/backup.crontab").replaceAll(
+  const script = withVerifyScript(dir, runnerStartScript(spec, "/etc/pgstack/backup.crontab")).replaceAll(
     RUNNER_READY_MARKER,
     marker,
   );
@@ -55,6 +56,16 @@ function runStart(options: { backups: "none" | "one"; failing?: string[]; verify
   const log = existsSync(calls) ? readFileSync(calls, "utf8").trim().split("\n") : [];
   const commands = log.map((line) => line.split(" ").filter((word) => !word.startsWith("--"))[1] ?? line);
   return { dir, status: result.status, commands, log, ready: existsSync(marker), stderr: result.stderr };
+}
+
+/** `text` running the rendered verify-repository.sh from `dir` (its path in the runner is read-only). */
+function withVerifyScript(dir: string, text: string): string {
+  const path = join(dir, "verify-repository.sh");
+  writeFileSync(
+    path,
+    spec.files["verify-repository.sh"].replaceAll(VERIFY_FAILED_MARKER, join(dir, "verify-failed")),
+  );
+  return text.replaceAll(`${spec.layout.configDir}/verify-repository.sh`, path);
 }
 
 const scratch: string[] = [];
@@ -102,7 +113,7 @@ describe("the backup runner's start", () => {
     const { status, ready, stderr } = run({ backups: "none", verifyStatus: "error" });
     expect(status).not.toBe(0);
     expect(ready).toBe(false);
-    expect(stderr).toContain("verify found errors");
+    expect(stderr).toContain("the repository of stanza pgstack-dev is damaged");
   });
 
   it("fails when the first backup fails", () => {
@@ -122,7 +133,7 @@ describe("the backup schedule", () => {
       `#!/bin/sh\n[ "$1" = verify ] && printf 'status: error\\n  checksum invalid: 1\\n'\nexit 0\n`,
     );
     chmodSync(join(dir, "pgbackrest"), 0o755);
-    const jobs = backupCrontab(spec)
+    const jobs = withVerifyScript(dir, backupCrontab(spec))
       .split("\n")
       .filter((line) => line !== "" && !line.startsWith("#"))
       // supercronic runs what follows the five schedule fields with /bin/sh -c.

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { INIT_COMMAND } from "../../components/render/commands";
+import { shellCommand } from "../../components/render/shell-quote";
 import { deployProd, type Json, type ProdStack, unwrap } from "./prod-stack";
 
 let stack: ProdStack;
@@ -31,23 +32,60 @@ describe("backup CronJobs", () => {
     }
   });
 
-  it("back up as the runner, then verify the repository: spec.commands, unchanged", () => {
+  it("back up as the runner (reporting its success), then run verify-repository.sh: spec.commands", () => {
     const { commands } = stack.spec;
     const full = podOf(cronJobs["pgstack-prod-backup-full"]);
     const diff = podOf(cronJobs["pgstack-prod-backup-diff"]);
+    const reported = (backup: readonly string[], step: string) => [
+      "sh",
+      "-c",
+      `${shellCommand(backup)} && { sh /etc/pgstack/report-job.sh ${step} ok || true; }`,
+    ];
     // Under tini (PID 1), as every container that runs pgBackRest.
     expect(full.initContainers.map((c: Json) => c.command)).toEqual([
-      [...INIT_COMMAND, ...commands.runnerBackupFull],
+      [...INIT_COMMAND, ...reported(commands.runnerBackupFull, "backup-full")],
     ]);
     expect(diff.initContainers.map((c: Json) => c.command)).toEqual([
-      [...INIT_COMMAND, ...commands.runnerBackupDiff],
+      [...INIT_COMMAND, ...reported(commands.runnerBackupDiff, "backup-diff")],
     ]);
     for (const pod of [full, diff]) {
-      expect(pod.containers.map((c: Json) => c.command)).toEqual([
-        [...INIT_COMMAND, ...commands.runnerVerify],
+      expect(pod.containers.map((c: Json) => [c.name, c.command])).toEqual([
+        ["verify", [...INIT_COMMAND, ...commands.verifyRepository]],
       ]);
       expect(pod.restartPolicy).toBe("Never");
+      for (const container of [...pod.initContainers, ...pod.containers]) {
+        expect(container.env).toContainEqual({
+          name: "PGSTACK_PUSHGATEWAY",
+          value: stack.spec.monitoring.pushgatewayUrl,
+        });
+      }
     }
+  });
+
+  it("a failed verify fails the Job at once: it never takes the backup again", () => {
+    for (const cronJob of Object.values(cronJobs)) {
+      expect(cronJob.spec.jobTemplate.spec.podFailurePolicy).toEqual({
+        rules: [
+          { action: "FailJob", onExitCodes: { containerName: "verify", operator: "NotIn", values: [0] } },
+        ],
+      });
+    }
+  });
+
+  it("mount verify-repository.sh and report-job.sh from the scripts' ConfigMap where the commands name them", () => {
+    const pod = podOf(cronJobs["pgstack-prod-backup-full"]);
+    const projected = pod.volumes
+      .filter((v: Json) => v.projected)
+      .flatMap((v: Json) => v.projected.sources.flatMap((source: Json) => source.configMap?.items ?? []));
+    const paths = (pod.containers[0].volumeMounts as Json[]).map((m) => m.mountPath);
+    for (const script of ["verify-repository.sh", "report-job.sh"]) {
+      expect(projected.map((item: Json) => item.key)).toContain(script);
+      expect(JSON.stringify({ projected, paths })).toContain(script);
+    }
+    const scripts = stack.ofType("kubernetes:core/v1:ConfigMap").map((c) => unwrap(c.inputs) as Json);
+    const files = scripts.find((c) => c.metadata.name.startsWith("pgstack-prod-files-"));
+    expect(files?.data["verify-repository.sh"]).toBe(stack.spec.files["verify-repository.sh"]);
+    expect(files?.data["report-job.sh"]).toBe(stack.spec.monitoringFiles["report-job.sh"]);
   });
 
   it("reach the primary only through pgBackRest's TLS server: no exec, no SSH, no API token", () => {

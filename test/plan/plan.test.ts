@@ -122,6 +122,8 @@ describe.each(["dev", "prod"])("npm run plan -- --stack %s", (stack) => {
       "replicas",
       "full backups",
       "repository",
+      "recovery window",
+      "restore drill",
     ]) {
       expect(run().stdout).toContain(setting);
     }
@@ -129,6 +131,11 @@ describe.each(["dev", "prod"])("npm run plan -- --stack %s", (stack) => {
     expect(run().stdout).toContain("OK: no mandatory policy violations");
     const summary = readFileSync(join(run().out, "summary.md"), "utf8");
     expect(summary).toContain(`### pgstack plan: \`${stack}\``);
+    const windowDays = stack === "dev" ? 7 : 30;
+    expect(run().stdout).toMatch(new RegExp(`recovery window +${windowDays} days \\(point-in-time restore`));
+    expect(summary).toContain(
+      `${windowDays} days (point-in-time restore to any moment of the last ${windowDays} days`,
+    );
     // The alert rules, with their thresholds, in both summaries.
     expect(run().stdout).toMatch(/Alert rules \(\d+, in alerts\.yaml\)/);
     expect(run().stdout).toMatch(

@@ -161,7 +161,7 @@ export function fixtureModel(changes: Partial<ClusterModel> = {}): ClusterModel 
       region: "us-east-1",
       path: "/pgstack/dev",
       uriStyle: "path",
-      retentionFull: 2,
+      retentionFull: { type: "count", fulls: 2 },
       retentionDiff: 3,
       archiveTimeoutSeconds: 30,
       schedules: { full: "0 3 * * 0", diff: "0 3 * * 1-6" },

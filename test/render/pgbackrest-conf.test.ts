@@ -54,9 +54,41 @@ describe("pgbackrest.conf (database members)", () => {
       "repo1-s3-key-type": "shared",
       "repo1-cipher-type": "aes-256-cbc",
       "repo1-retention-full": "2",
+      "repo1-retention-full-type": "count",
       "repo1-retention-diff": "3",
       "compress-type": "lz4",
       "process-max": "1",
+    });
+  });
+
+  it("keeps backups by a recovery window in days (time), or by a count of fulls when one is configured", () => {
+    const byTime = parse(
+      renderPgbackrestConf(
+        fixtureModel({ archive: { ...fixtureModel().archive, retentionFull: { type: "time", days: 14 } } }),
+      ),
+    );
+    expect(byTime.global).toMatchObject({
+      "repo1-retention-full": "14",
+      "repo1-retention-full-type": "time",
+    });
+    const byCount = parse(
+      renderPgbackrestConf(
+        fixtureModel({ archive: { ...fixtureModel().archive, retentionFull: { type: "count", fulls: 4 } } }),
+      ),
+    );
+    expect(byCount.global).toMatchObject({
+      "repo1-retention-full": "4",
+      "repo1-retention-full-type": "count",
+    });
+    // The runner runs expire (after each backup): it must read the same retention.
+    const runnerByTime = parse(
+      renderPgbackrestRunnerConf(
+        fixtureModel({ archive: { ...fixtureModel().archive, retentionFull: { type: "time", days: 14 } } }),
+      ),
+    );
+    expect(runnerByTime.global).toMatchObject({
+      "repo1-retention-full": "14",
+      "repo1-retention-full-type": "time",
     });
   });
 

@@ -10,7 +10,7 @@ export const archive: ArchiveSpec = {
   region: "us-east-1",
   path: "/pgstack/test",
   uriStyle: "path",
-  retentionFull: 2,
+  retentionFull: { type: "count", fulls: 2 },
   retentionDiff: 6,
   archiveTimeoutSeconds: 60,
   schedules: { full: "0 1 * * 0", diff: "0 1 * * 1-6" },

@@ -4,6 +4,7 @@ import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { memberStartArguments } from "../../../components/render/commands";
 import { pgtuneConfig } from "../../../scripts/bench/pgtune";
+import { BACKUP_PROOFS } from "./backup-proofs";
 import { Member } from "./member";
 import { pollUntil } from "./poll";
 import type { ProvingCluster } from "./proving-cluster";
@@ -724,4 +725,5 @@ export const PROOFS: readonly Proof[] = [
   noSecretInEnvironment,
   emptyVolumeWithStanza,
   memoryAtFullLoad,
+  ...BACKUP_PROOFS,
 ];
