@@ -14,6 +14,7 @@ import {
   postgresFile,
   postgresTempDir,
   type RunningPostgres,
+  socketSql,
   startPostgres,
 } from "./local-postgres";
 
@@ -85,25 +86,6 @@ function presentedSerial(model: ClusterModel): string {
 
 const serialOf = (file: string) => openssl(["x509", "-noout", "-serial", "-in", file]).trim();
 
-function psql(model: ClusterModel, sql: string): string {
-  const result = asPostgres([
-    "psql",
-    "-X",
-    "-A",
-    "-t",
-    "-h",
-    model.layout.socketDir,
-    "-p",
-    String(model.layout.port),
-    "-d",
-    "postgres",
-    "-c",
-    sql,
-  ]);
-  expect(result.stderr).toBe("");
-  return result.stdout.trim();
-}
-
 async function start(model: ClusterModel): Promise<RunningPostgres> {
   return startPostgres(
     renderCommands(model).postgres,
@@ -163,7 +145,10 @@ describe("a renewed server certificate", () => {
     expect(initdb.status, initdb.stderr).toBe(0);
     server = await start(model);
     expect(presentedSerial(model)).toBe(serialOf(first.cert));
-    psql(model, "create table kept (note text); insert into kept values ('committed before the renewal')");
+    socketSql(
+      model,
+      "create table kept (note text); insert into kept values ('committed before the renewal')",
+    );
 
     mount(renewed);
     // The files alone change nothing: the server still presents the certificate it loaded.
@@ -174,6 +159,6 @@ describe("a renewed server certificate", () => {
     expect(stop.status, stop.stderr).toBe(0);
     server = await start(model);
     expect(presentedSerial(model)).toBe(serialOf(renewed.cert));
-    expect(psql(model, "select note from kept")).toBe("committed before the renewal");
+    expect(socketSql(model, "select note from kept")).toBe("committed before the renewal");
   });
 });

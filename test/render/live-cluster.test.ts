@@ -17,6 +17,7 @@ import {
   postgresTempDir,
   type RunningPostgres,
   selfSignedCertificate,
+  socketSql,
   startPostgres,
 } from "./local-postgres";
 
@@ -59,23 +60,7 @@ function install(model: ClusterModel): void {
 }
 
 function psql(model: ClusterModel, database: string, sql: string): string {
-  const { layout } = model;
-  const result = asPostgres([
-    "psql",
-    "-X",
-    "-A",
-    "-t",
-    "-h",
-    layout.socketDir,
-    "-p",
-    String(layout.port),
-    "-d",
-    database,
-    "-c",
-    sql,
-  ]);
-  expect(result.stderr).toBe("");
-  return result.stdout.trim();
+  return socketSql(model, sql, database);
 }
 
 beforeAll(async () => {

@@ -54,6 +54,32 @@ export function asPostgres(
   });
 }
 
+/**
+ * SQL through psql on the model's socket as the postgres OS user (peer), unaligned and
+ * tuples-only; throws with psql's output when it writes to stderr or fails.
+ */
+export function socketSql(model: ClusterModel, sql: string, database = "postgres"): string {
+  const { layout } = model;
+  const result = asPostgres([
+    "psql",
+    "-X",
+    "-A",
+    "-t",
+    "-h",
+    layout.socketDir,
+    "-p",
+    String(layout.port),
+    "-d",
+    database,
+    "-c",
+    sql,
+  ]);
+  if (result.status !== 0 || result.stderr !== "") {
+    throw new Error(`psql ${JSON.stringify(sql)} (exit ${result.status}): ${result.stderr}${result.stdout}`);
+  }
+  return result.stdout.trim();
+}
+
 /** A TCP port nobody listens on right now, on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -5,7 +5,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import { reloaderCommand } from "../../components/kubernetes/settings-reloader";
 import { renderCommands } from "../../components/render/commands";
 import { renderFiles } from "../../components/render/files";
-import type { ClusterModel } from "../../components/spec/build-cluster-spec";
 import {
   asPostgres,
   freePort,
@@ -16,6 +15,7 @@ import {
   postgresTempDir,
   type RunningPostgres,
   selfSignedCertificate,
+  socketSql,
   startPostgres,
 } from "./local-postgres";
 
@@ -32,25 +32,6 @@ afterAll(async () => {
   await server?.stop();
   if (root) rmSync(root, { recursive: true, force: true });
 });
-
-function psql(model: ClusterModel, sql: string): string {
-  const result = asPostgres([
-    "psql",
-    "-X",
-    "-A",
-    "-t",
-    "-h",
-    model.layout.socketDir,
-    "-p",
-    String(model.layout.port),
-    "-d",
-    "postgres",
-    "-c",
-    sql,
-  ]);
-  expect(result.stderr).toBe("");
-  return result.stdout.trim();
-}
 
 describe("the settings reloader", () => {
   it("reloads a changed postgresql.conf without restarting PostgreSQL", { timeout: 60_000 }, async () => {
@@ -79,8 +60,8 @@ describe("the settings reloader", () => {
       layout.socketDir,
       layout.port,
     );
-    const started = psql(model, "select pg_postmaster_start_time()");
-    expect(psql(model, "show log_min_duration_statement")).not.toBe("2500ms");
+    const started = socketSql(model, "select pg_postmaster_start_time()");
+    expect(socketSql(model, "show log_min_duration_statement")).not.toBe("2500ms");
 
     let output = "";
     reloader = spawn("/usr/sbin/runuser", ["-u", "postgres", "--", ...reloaderCommand(model, 1)], {
@@ -99,11 +80,11 @@ describe("the settings reloader", () => {
     // What the kubelet does to the mounted ConfigMap: the file's content changes.
     appendFileSync(conf, "log_min_duration_statement = 2500\n");
     for (let attempt = 0; attempt < 50; attempt++) {
-      if (psql(model, "show log_min_duration_statement") === "2500ms") break;
+      if (socketSql(model, "show log_min_duration_statement") === "2500ms") break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    expect(psql(model, "show log_min_duration_statement")).toBe("2500ms");
-    expect(psql(model, "select pg_postmaster_start_time()")).toBe(started);
+    expect(socketSql(model, "show log_min_duration_statement")).toBe("2500ms");
+    expect(socketSql(model, "select pg_postmaster_start_time()")).toBe(started);
     expect(output).toMatch(/settings changed: PostgreSQL reloaded them/);
   });
 });
