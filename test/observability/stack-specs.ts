@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseStackConfig } from "../../components/config/parse-stack-config";
@@ -33,7 +33,11 @@ export interface PromtoolRun {
 /** Writes `files` into a fresh directory and runs promtool with `args` there. */
 export function promtool(args: readonly string[], files: Readonly<Record<string, string>>): PromtoolRun {
   const dir = mkdtempSync(join(tmpdir(), "pgstack-promtool-"));
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  const result = spawnSync(PROMTOOL, args, { cwd: dir, encoding: "utf8", timeout: 120_000 });
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+  try {
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    const result = spawnSync(PROMTOOL, args, { cwd: dir, encoding: "utf8", timeout: 120_000 });
+    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
