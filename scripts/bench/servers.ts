@@ -53,22 +53,8 @@ export class BenchServer {
   }
 
   /** Unaligned, tuples-only psql output of one statement (VACUUM and CHECKPOINT may take long). */
-  async sql(query: string, database = BENCH_DATABASE): Promise<string> {
-    const { layout, postgres } = this.member.spec;
-    const result = await this.exec([
-      "psql",
-      "-X",
-      "-A",
-      "-t",
-      "-q",
-      "-v",
-      "ON_ERROR_STOP=1",
-      "-d",
-      `host=${layout.socketDir} port=${layout.port} dbname=${database} user=${postgres.superuser}`,
-      "-c",
-      query,
-    ]);
-    return result.stdout.trim();
+  sql(query: string, database = BENCH_DATABASE): Promise<string> {
+    return this.member.sql(query, { database, timeoutMs: 3_600_000 });
   }
 
   /** The memory cgroup the server's container runs in. */

@@ -9,6 +9,7 @@ import {
   asPostgres,
   freePort,
   localModel,
+  memberDirectories,
   PG_BIN,
   postgresDir,
   postgresFile,
@@ -102,15 +103,8 @@ describe("a renewed server certificate", () => {
     root = postgresTempDir("renewal");
     const model = localModel(join(root, "member"), await freePort());
     const { layout } = model;
-    for (const dir of [
-      join(root, "member"),
-      layout.volumeDir,
-      layout.configDir,
-      layout.socketDir,
-      layout.tlsDir,
-      join(root, "ca"),
-    ])
-      postgresDir(dir);
+    memberDirectories(join(root, "member"), model);
+    postgresDir(join(root, "ca"));
     const files = renderFiles(model);
     postgresFile(join(layout.configDir, "postgresql.conf"), files["postgresql.conf"], 0o644);
     postgresFile(join(layout.configDir, "pg_hba.conf"), files["pg_hba.conf"], 0o644);

@@ -9,8 +9,8 @@ import {
   asPostgres,
   freePort,
   localModel,
+  memberDirectories,
   PG_BIN,
-  postgresDir,
   postgresFile,
   postgresTempDir,
 } from "./local-postgres";
@@ -30,14 +30,7 @@ beforeAll(async () => {
   root = postgresTempDir("liveness");
   model = localModel(join(root, "member"), await freePort());
   const { layout } = model;
-  for (const dir of [
-    join(root, "member"),
-    layout.volumeDir,
-    layout.configDir,
-    layout.socketDir,
-    layout.tlsDir,
-  ])
-    postgresDir(dir);
+  memberDirectories(join(root, "member"), model);
   const files = renderFiles(model);
   postgresFile(
     join(layout.configDir, "postgresql.conf"),

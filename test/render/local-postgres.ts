@@ -80,6 +80,13 @@ export function socketSql(model: ClusterModel, sql: string, database = "postgres
   return result.stdout.trim();
 }
 
+/** A member's directories under `root` (volume, config, socket, TLS), owned by postgres. */
+export function memberDirectories(root: string, model: ClusterModel): void {
+  const { layout } = model;
+  for (const dir of [root, layout.volumeDir, layout.configDir, layout.socketDir, layout.tlsDir])
+    postgresDir(dir);
+}
+
 /** A TCP port nobody listens on right now, on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -9,8 +9,8 @@ import {
   asPostgres,
   freePort,
   localModel,
+  memberDirectories,
   PG_BIN,
-  postgresDir,
   postgresFile,
   postgresTempDir,
   type RunningPostgres,
@@ -38,14 +38,7 @@ describe("the settings reloader", () => {
     root = postgresTempDir("reloader");
     const model = localModel(join(root, "member"), await freePort());
     const { layout } = model;
-    for (const dir of [
-      join(root, "member"),
-      layout.volumeDir,
-      layout.configDir,
-      layout.socketDir,
-      layout.tlsDir,
-    ])
-      postgresDir(dir);
+    memberDirectories(join(root, "member"), model);
     const files = renderFiles(model);
     const conf = join(layout.configDir, "postgresql.conf");
     postgresFile(conf, files["postgresql.conf"], 0o644);

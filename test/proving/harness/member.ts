@@ -66,7 +66,7 @@ export class Member {
    */
   async sql(
     query: string,
-    options: { readonly database?: string; readonly tcp?: boolean } = {},
+    options: { readonly database?: string; readonly tcp?: boolean; readonly timeoutMs?: number } = {},
   ): Promise<string> {
     const { layout, postgres } = this.spec;
     const database = options.database ?? postgres.database;
@@ -86,12 +86,16 @@ export class Member {
     if (options.tcp) {
       const client = await this.platform.sqlClient(this.runtime);
       const target = `host=${client.host} port=${layout.port} dbname=${database} user=${postgres.appUser} sslmode=${client.sslmode} sslrootcert=${layout.tlsDir}/ca.crt`;
-      const result = await client.container.exec(argv(target), { env: client.env });
+      const result = await client.container.exec(argv(target), {
+        env: client.env,
+        timeoutMs: options.timeoutMs,
+      });
       if (result.code !== 0) throw new Error(`${this.name} over TCP: ${describeFailure(result)}`);
       return result.stdout.trim();
     }
     const result = await this.exec(
       argv(`host=${layout.socketDir} port=${layout.port} dbname=${database} user=${postgres.superuser}`),
+      { timeoutMs: options.timeoutMs },
     );
     if (result.code !== 0) throw new Error(`${this.name}: ${describeFailure(result)}`);
     return result.stdout.trim();

@@ -102,7 +102,8 @@ export const configApplied: Proof = {
           return { name, setting, unit, vartype: vartype as PgSetting["vartype"], source };
         });
     const byName = new Map(parse(await primary.sql(query)).map((row) => [row.name.toLowerCase(), row]));
-    // tcp_keepalives_* read 0 on a socket: those from a client on another host, over verify-full TLS.
+    // tcp_keepalives_* read 0 on a socket: those over TCP with TLS, from where the stack admits a
+    // client (another pod, verify-full; dev: the member's loopback).
     for (const row of parse(await primary.sql(`${query} AND name LIKE 'tcp_keepalives%'`, { tcp: true }))) {
       byName.set(row.name.toLowerCase(), row);
     }
@@ -144,7 +145,7 @@ export const configApplied: Proof = {
     );
     assert.equal(refused, "", "pg_file_settings reports lines of the rendered config it did not apply");
     const note = perRole.length > 0 ? ` (${perRole.join(", ")}: per-role default for the superuser)` : "";
-    return { figure: `${parameters.length} parameters read back as rendered over verify-full TLS${note}` };
+    return { figure: `${parameters.length} parameters read back as rendered (keepalives over TLS from where the stack admits a client)${note}` };
   },
 };
 
