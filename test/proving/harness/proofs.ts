@@ -145,7 +145,9 @@ export const configApplied: Proof = {
     );
     assert.equal(refused, "", "pg_file_settings reports lines of the rendered config it did not apply");
     const note = perRole.length > 0 ? ` (${perRole.join(", ")}: per-role default for the superuser)` : "";
-    return { figure: `${parameters.length} parameters read back as rendered (keepalives over TLS from where the stack admits a client)${note}` };
+    return {
+      figure: `${parameters.length} parameters read back as rendered (keepalives over TLS from where the stack admits a client)${note}`,
+    };
   },
 };
 
