@@ -476,7 +476,7 @@ export function alertGroups(model: ClusterModel): AlertGroup[] {
           alert: "PgstackCertificateExpiring",
           expr: `${CERTIFICATE_NOT_AFTER}${sel()} - time() < ${t.certificateWarningSeconds}`,
           severity: "warning",
-          summary: "Certificate {{ $labels.filepath }} expires within 30 days.",
+          summary: `The {{ $labels.certificate }} certificate of ${model.name} expires within 30 days.`,
           description:
             "pgstack renews its certificates on `pulumi up` within 30 days of expiry: run `pulumi up` for this stack.",
         },
@@ -484,7 +484,7 @@ export function alertGroups(model: ClusterModel): AlertGroup[] {
           alert: "PgstackCertificateExpiringSoon",
           expr: `${CERTIFICATE_NOT_AFTER}${sel()} - time() < ${t.certificateCriticalSeconds}`,
           severity: "critical",
-          summary: "Certificate {{ $labels.filepath }} expires within 7 days.",
+          summary: `The {{ $labels.certificate }} certificate of ${model.name} expires within 7 days.`,
           description: "Replication, backups and TLS clients fail once it expires.",
         },
       ],

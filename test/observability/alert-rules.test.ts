@@ -54,7 +54,7 @@ function scenarios(spec: ClusterSpec, t: AlertThresholds): Record<string, Scenar
   const primary = target("primary");
   const replicaRow = { ...primary, application_name: "replica-1" };
   const slot = { ...primary, slot_name: "replica_1" };
-  const cert = { ...target("primary"), filepath: "/etc/pgstack/tls/server.crt" };
+  const cert = { ...cluster, job: "pgstack_backup_runner", step: "certificates", certificate: "primary" };
   const runner = { ...cluster, job: "pgstack_backup_runner" };
   const on = (name: string, labels: Labels, values: string): Series => ({
     series: selector(name, labels),
