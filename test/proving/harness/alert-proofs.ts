@@ -3,6 +3,9 @@ import { chown, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { alertThresholds } from "../../../components/render/alert-rules";
+import { reportCertificatesScriptPath } from "../../../components/render/certificate-report";
+import { CERTIFICATE_NOT_AFTER } from "../../../components/render/job-metrics";
+import { PGBACKREST_TLS_FILES } from "../../../components/render/pgbackrest-conf";
 import { ALERT_RULES_FILE, prometheusSetup } from "../../../components/render/prometheus-config";
 import { reportJobScriptPath } from "../../../components/render/verify-repository";
 import type { ClusterSpec } from "../../../components/spec/cluster-spec";
@@ -12,6 +15,7 @@ import type { MonitoringRuntime } from "./platform";
 import { pollUntil } from "./poll";
 import { run, type Supervised } from "./processes";
 import type { Proof } from "./proofs";
+import type { ProvingCluster } from "./proving-cluster";
 
 /**
  * The rendered alert rules, live: Debian's Prometheus, started by the test in a network namespace
@@ -251,10 +255,64 @@ function holdSessions(member: Member, sessions: number, durationSeconds: number)
     );
 }
 
+/** notAfter of the PEM in `text` (the output of `openssl x509 -noout -enddate`), as Unix time. */
+const enddate = (text: string) => Math.floor(Date.parse(text.trim().replace(/^notAfter=/, "")) / 1000);
+
+/**
+ * The certificates' expiry as the runner's jobs report it (report-certificates.sh, run where the
+ * runner's jobs run), in Prometheus: one series per member, the runner and the CA, each equal to
+ * the notAfter of the file that member or the runner mounts.
+ */
+async function certificatesReported(
+  cluster: ProvingCluster,
+  monitoring: MonitoringRuntime,
+  prometheus: TestPrometheus,
+): Promise<string> {
+  const { spec } = cluster;
+  const runnerTls = spec.layout.runner.tlsDir;
+  const result = await monitoring.runnerCommand([
+    "sh",
+    "-c",
+    [
+      `sh ${reportCertificatesScriptPath(spec)}`,
+      `openssl x509 -noout -enddate -in ${runnerTls}/${PGBACKREST_TLS_FILES.runnerCert}`,
+      `openssl x509 -noout -enddate -in ${runnerTls}/${PGBACKREST_TLS_FILES.ca}`,
+    ].join(" && "),
+  ]);
+  assert.equal(result.code, 0, `report-certificates.sh failed:\n${result.stdout}${result.stderr}`);
+  const [runnerEnd, caEnd] = `${result.stdout}${result.stderr}`
+    .split("\n")
+    .filter((line) => line.startsWith("notAfter="));
+  const expected: Record<string, number> = { runner: enddate(runnerEnd), ca: enddate(caEnd) };
+  for (const member of Object.values(cluster.members)) {
+    const mounted = await member.execOk([
+      "openssl",
+      "x509",
+      "-noout",
+      "-enddate",
+      "-in",
+      `${spec.layout.tlsDir}/${PGBACKREST_TLS_FILES.serverCert}`,
+    ]);
+    expected[member.name] = enddate(mounted.stdout);
+  }
+  const seen = await pollUntil(
+    "every certificate's expiry in Prometheus",
+    async () => {
+      const series = await prometheus.query(CERTIFICATE_NOT_AFTER);
+      const values = Object.fromEntries(series.map((s) => [s.metric.certificate, Number(s.value[1])]));
+      return Object.keys(values).length === Object.keys(expected).length ? values : undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 500 },
+  );
+  assert.deepEqual(seen, expected, "the reported expiry differs from the mounted certificates'");
+  const days = Math.round((Math.min(...Object.values(expected)) - Date.now() / 1000) / 86_400);
+  return `${Object.keys(expected).length} certificates reported, each as mounted (soonest in ${days} days)`;
+}
+
 export const alertsFireAndClear: Proof = {
   id: 30,
   title:
-    "Prometheus with the rendered rules on the exporters as the platform runs them: a healthy cluster fires nothing; a stopped replica, a long query, connections near the limit, an old backup, a failed verify and S3 down each fire their alert, cleared by recovery",
+    "Prometheus with the rendered rules on the exporters and the Pushgateway as the platform runs them: every certificate's expiry reported as mounted; a healthy cluster fires nothing; a stopped replica, a long query, connections near the limit, an old backup, a failed verify and S3 down each fire their alert, cleared by recovery",
   async run(cluster) {
     const { spec, primary } = cluster;
     const t = alertThresholds(spec);
@@ -284,6 +342,8 @@ export const alertsFireAndClear: Proof = {
           describe: async () => JSON.stringify(await prometheus.query("up or pg_up")),
         },
       );
+
+      const certificates = await certificatesReported(cluster, monitoring, prometheus);
 
       // Healthy: several evaluations, every rule evaluated without error, no alert even pending.
       const healthyFrom = Date.now();
@@ -409,7 +469,7 @@ export const alertsFireAndClear: Proof = {
         (alert) => !alert.startsWith("PgstackArchivingFailing@"),
       );
       assert.deepEqual(left, [], "alerts still firing after every fault was undone");
-      return { figure: figures.join("; ") };
+      return { figure: [certificates, ...figures].join("; ") };
     } catch (error) {
       throw new Error(
         `${(error as Error).message}\n--- test Prometheus log (tail)\n${prometheus.log().slice(-1500)}`,
