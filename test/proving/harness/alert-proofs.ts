@@ -205,8 +205,8 @@ async function fault(
     },
   );
   const fired = Date.now() - started;
-  const recovering = Date.now();
   await undo();
+  const recovered = Date.now();
   if (options.clears === false) return `${alerts.join(", ")} fired in ${seconds(fired)}`;
   await pollUntil(
     `${alerts.join(", ")} to clear`,
@@ -220,10 +220,10 @@ async function fault(
       describe: async () => `firing: ${(await firingNow()).join(", ")}`,
     },
   );
-  return `${alerts.join(", ")} fired in ${seconds(fired)}, cleared ${seconds(Date.now() - recovering)} after recovery`;
+  return `${alerts.join(", ")} fired in ${seconds(fired)}, cleared ${seconds(Date.now() - recovered)} after recovery`;
 }
 
-/** Client sessions held open on `member` (pgbench, each sleeping in a loop) until `seconds` pass. */
+/** `sessions` client sessions on `member` (pgbench, each sleeping in a loop) for `durationSeconds`. */
 function holdSessions(member: Member, sessions: number, durationSeconds: number) {
   const { layout, postgres } = member.spec;
   const script = "/tmp/pgstack-proving-sleep.sql";
