@@ -344,6 +344,13 @@ export const alertsFireAndClear: Proof = {
       );
 
       const certificates = await certificatesReported(cluster, monitoring, prometheus);
+      // A segment just archived, so the archive is younger than the stall threshold (3 x
+      // archive_timeout + 60 s) throughout. After a long idle spell the first WAL written meets
+      // PgstackArchivingStalled's condition until archive_timeout switches the segment: the
+      // rule's `for: 1m` absorbs that, this copy has no `for:`.
+      await primary.sql("CREATE TABLE IF NOT EXISTS proving_alerts (at timestamptz DEFAULT now())");
+      await primary.sql("INSERT INTO proving_alerts DEFAULT VALUES");
+      await cluster.waitArchived(await cluster.switchWal());
 
       // Healthy: several evaluations, every rule evaluated without error, no alert even pending.
       const healthyFrom = Date.now();
@@ -445,7 +452,6 @@ export const alertsFireAndClear: Proof = {
             [`PgstackArchivingFailing@${primary.name}`],
             async () => {
               await cluster.runtime.s3.stop();
-              await primary.sql("CREATE TABLE IF NOT EXISTS proving_alerts (at timestamptz DEFAULT now())");
               await primary.sql("INSERT INTO proving_alerts DEFAULT VALUES");
               await cluster.switchWal();
             },
