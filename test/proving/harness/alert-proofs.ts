@@ -347,7 +347,7 @@ export const alertsFireAndClear: Proof = {
       // A segment just archived, so the archive is younger than the stall threshold (3 x
       // archive_timeout + 60 s) throughout. After a long idle spell the first WAL written meets
       // PgstackArchivingStalled's condition until archive_timeout switches the segment: the
-      // rule's `for: 1m` absorbs that, this copy has no `for:`.
+      // rule's `for:` (archive_timeout + 2 minutes) absorbs that; this copy has no `for:`.
       await primary.sql("CREATE TABLE IF NOT EXISTS proving_alerts (at timestamptz DEFAULT now())");
       await primary.sql("INSERT INTO proving_alerts DEFAULT VALUES");
       await cluster.waitArchived(await cluster.switchWal());
