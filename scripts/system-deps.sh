@@ -14,6 +14,9 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/bin/prometheus-postgres-exporter ] || missing+=(prometheus-postgres-exporter)
 [ -x /usr/bin/amtool ] || missing+=(prometheus-alertmanager)
 [ -x /usr/bin/prometheus-pushgateway ] || missing+=(prometheus-pushgateway)
+# curl: the runner's report scripts push with it (the image has it), and the alert proofs ask
+# their Prometheus inside its network namespace.
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 # The proving ground runs each container as its platform does: tini as PID 1, namespaces
 # (unshare, nsenter, setpriv from util-linux; ip from iproute2).
 command -v tini >/dev/null 2>&1 || missing+=(tini)

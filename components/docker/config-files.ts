@@ -1,5 +1,6 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { reportCertificatesScriptPath } from "../render/certificate-report";
 import { PGBACKREST_SECRET_INCLUDE_FILE, PGBACKREST_TLS_FILES } from "../render/pgbackrest-conf";
 import { SECRET_FILES } from "../render/secret-files";
 import { reportJobScriptPath } from "../render/verify-repository";
@@ -119,6 +120,15 @@ export function runnerUploads(
     ),
     ...(spec.monitoring.enabled
       ? [configFile(reportJobScriptPath(spec), spec.monitoringFiles["report-job.sh"], READ_ONLY_SCRIPT)]
+      : []),
+    ...(spec.monitoring.enabled && spec.tls
+      ? [
+          configFile(
+            reportCertificatesScriptPath(spec),
+            spec.monitoringFiles["report-certificates.sh"],
+            READ_ONLY_SCRIPT,
+          ),
+        ]
       : []),
     secretFile(
       `${runner.includeDir}/${PGBACKREST_SECRET_INCLUDE_FILE}`,

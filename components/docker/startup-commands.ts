@@ -1,3 +1,4 @@
+import { reportCertificatesScriptPath } from "../render/certificate-report";
 import { memberStartArguments } from "../render/commands";
 import { shellCommand } from "../render/shell-quote";
 import { reportJobScriptPath } from "../render/verify-repository";
@@ -53,13 +54,17 @@ export function memberStartCommand(spec: ClusterSpec, member: MemberSpec): strin
 export const RUNNER_READY_MARKER = "/tmp/pgstack-runner-ready";
 
 /**
- * How a runner job reports a success to the Pushgateway (pgstack:monitoring): report-job.sh. A
- * failed push is logged and never fails the job (the backup happened); a failed backup pushes
- * nothing (the backup age alerts report it).
+ * How a runner job reports a success to the Pushgateway (pgstack:monitoring): report-job.sh, then
+ * (with pgstack:tls) the certificates' expiry with report-certificates.sh. A failed push is logged
+ * and never fails the job (the backup happened); a failed backup pushes nothing (the backup age
+ * alerts report it).
  */
 function reportSuccess(spec: ClusterSpec, step: "backup-full" | "backup-diff"): string {
   if (!spec.monitoring.enabled) return "";
-  return ` && { ${shellCommand(["sh", reportJobScriptPath(spec), step, "ok"])} || true; }`;
+  const certificates = spec.tls
+    ? ` && { ${shellCommand(["sh", reportCertificatesScriptPath(spec)])} || true; }`
+    : "";
+  return ` && { ${shellCommand(["sh", reportJobScriptPath(spec), step, "ok"])} || true; }${certificates}`;
 }
 
 /**

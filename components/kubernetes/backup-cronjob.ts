@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { reportCertificatesScriptPath } from "../render/certificate-report";
 import { shellCommand } from "../render/shell-quote";
 import { reportJobScriptPath } from "../render/verify-repository";
 import type { ClusterSpec } from "../spec/cluster-spec";
@@ -61,7 +62,11 @@ export function reportedBackup(
 ): string[] {
   if (!spec.monitoring.enabled) return [...backup];
   const report = shellCommand(["sh", reportJobScriptPath(spec), `backup-${kind}`, "ok"]);
-  return ["sh", "-c", `${shellCommand(backup)} && { ${report} || true; }`];
+  // With pgstack:tls, then the certificates' expiry (report-certificates.sh); never fails the backup.
+  const certificates = spec.tls
+    ? ` && { ${shellCommand(["sh", reportCertificatesScriptPath(spec)])} || true; }`
+    : "";
+  return ["sh", "-c", `${shellCommand(backup)} && { ${report} || true; }${certificates}`];
 }
 
 export function backupCronJobs(

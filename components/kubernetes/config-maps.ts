@@ -6,6 +6,8 @@ import { recommendedLabels } from "./labels";
 
 /** The backup runner's report script (spec.monitoringFiles), a key of the scripts' ConfigMap. */
 export const REPORT_JOB_SCRIPT = "report-job.sh";
+/** The runner's certificate report (spec.monitoringFiles, with pgstack:tls), a key of the same ConfigMap. */
+export const REPORT_CERTIFICATES_SCRIPT = "report-certificates.sh";
 
 /** The files PostgreSQL re-reads on a reload: they live in the settings ConfigMap. */
 export const SETTINGS_FILES = ["postgresql.conf", "pg_hba.conf"] as const;
@@ -21,6 +23,9 @@ export function renderedScripts(spec: ClusterSpec): Record<string, string> {
   return {
     ...Object.fromEntries(Object.entries(spec.files).filter(([name]) => !isSettingsFile(name))),
     ...(spec.monitoring.enabled ? { [REPORT_JOB_SCRIPT]: spec.monitoringFiles[REPORT_JOB_SCRIPT] } : {}),
+    ...(spec.monitoring.enabled && spec.tls
+      ? { [REPORT_CERTIFICATES_SCRIPT]: spec.monitoringFiles[REPORT_CERTIFICATES_SCRIPT] }
+      : {}),
   };
 }
 

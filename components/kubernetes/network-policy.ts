@@ -18,10 +18,11 @@ const DNS_PEER: Peer = {
 /**
  * Traffic of the stack's namespace, deny by default:
  * - PostgreSQL accepts connections from the client namespaces and from the members themselves
- *   (replication), nothing else;
+ *   (replication), and with pgstack:monitoring and TLS from the runner (report-certificates.sh
+ *   reads the certificate it presents), nothing else;
  * - the pgBackRest TLS server on the primary accepts only the backup runner;
- * - members may reach each other's PostgreSQL, DNS and S3; the runner only the primary's TLS
- *   server, DNS and S3.
+ * - members may reach each other's PostgreSQL, DNS and S3; the runner the primary's TLS server,
+ *   DNS and S3 (and the members' PostgreSQL for the certificate report).
  * "S3" (and STS, for IRSA) is its port anywhere outside the pod network, or exactly the CIDRs of
  * spec.network.awsEgressCidrs where the operator names them.
  */
@@ -84,6 +85,9 @@ export function stackNetworkPolicies(
         ]
       : [];
 
+  // report-certificates.sh (pgstack:monitoring with TLS): the runner reads the certificate each
+  // member's PostgreSQL presents; a TLS handshake, never a login (it holds no password).
+  const certificateReport = spec.monitoring.enabled && spec.tls;
   return [
     policy("default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] }),
     policy("database", {
@@ -92,6 +96,9 @@ export function stackNetworkPolicies(
       ingress: [
         { from: [...clientNamespaces, { podSelector: { matchLabels: database } }], ports: postgresPort },
         { from: [{ podSelector: { matchLabels: backup } }], ports: pgbackrestPort },
+        ...(certificateReport
+          ? [{ from: [{ podSelector: { matchLabels: backup } }], ports: postgresPort }]
+          : []),
       ],
       egress: [{ to: [{ podSelector: { matchLabels: database } }], ports: postgresPort }, dns, s3],
     }),
@@ -101,6 +108,9 @@ export function stackNetworkPolicies(
       ingress: [],
       egress: [
         { to: [{ podSelector: { matchLabels: memberSelector(spec, primary) } }], ports: pgbackrestPort },
+        ...(certificateReport
+          ? [{ to: [{ podSelector: { matchLabels: database } }], ports: postgresPort }]
+          : []),
         dns,
         s3,
       ],

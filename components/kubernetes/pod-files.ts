@@ -1,9 +1,10 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { reportCertificatesScriptPath } from "../render/certificate-report";
 import { PGBACKREST_SECRET_INCLUDE_FILE, PGBACKREST_TLS_FILES } from "../render/pgbackrest-conf";
 import { SECRET_FILES } from "../render/secret-files";
 import { reportJobScriptPath } from "../render/verify-repository";
 import type { ClusterSpec, RenderedFiles } from "../spec/cluster-spec";
-import { REPORT_JOB_SCRIPT, SETTINGS_FILES } from "./config-maps";
+import { REPORT_CERTIFICATES_SCRIPT, REPORT_JOB_SCRIPT, SETTINGS_FILES } from "./config-maps";
 import type { MountedFile } from "./file-mounts";
 
 /** Private keys: 0600 before fsGroup (0640 root:postgres after), which PostgreSQL and pgBackRest accept. */
@@ -93,6 +94,15 @@ export function podFiles(spec: ClusterSpec, sources: FileSources) {
       rendered("verify-repository.sh", `${layout.configDir}/verify-repository.sh`),
       ...(spec.monitoring.enabled
         ? [{ path: reportJobScriptPath(spec), source: { configMap: sources.files }, key: REPORT_JOB_SCRIPT }]
+        : []),
+      ...(spec.monitoring.enabled && spec.tls
+        ? [
+            {
+              path: reportCertificatesScriptPath(spec),
+              source: { configMap: sources.files },
+              key: REPORT_CERTIFICATES_SCRIPT,
+            },
+          ]
         : []),
     ],
   };

@@ -242,13 +242,16 @@ export function alertGroups(model: ClusterModel): AlertGroup[] {
           expr:
             `${M.lastArchivedAgeSeconds}${sel()} > ${t.archiveStaleSeconds} ` +
             `and ${on} delta(${M.walPositionBytes}${sel()}[${t.archiveStaleSeconds}s]) > 0 ${onPrimary}`,
-          for: "1m",
+          // After an idle spell the first WAL meets the condition until archive_timeout switches its
+          // segment (up to archive_timeout later): held that long plus two minutes (push, scrape,
+          // evaluation), it is a stall.
+          for: human(archiveTimeout + 120),
           severity: "critical",
           summary: `No WAL archived from ${member} for ${human(t.archiveStaleSeconds)} while WAL is being written.`,
           description:
             `archive_timeout is ${archiveTimeout}s, so a written segment is archived within it; none for ` +
-            `3 x archive_timeout + 60s = ${t.archiveStaleSeconds}s while the WAL position moves means data written ` +
-            "since then exists only on this volume.",
+            `3 x archive_timeout + 60s = ${t.archiveStaleSeconds}s while the WAL position moves, for archive_timeout ` +
+            "+ 2 minutes, means data written since then exists only on this volume.",
         },
         {
           alert: "PgstackWalPilingUp",
@@ -476,7 +479,7 @@ export function alertGroups(model: ClusterModel): AlertGroup[] {
           alert: "PgstackCertificateExpiring",
           expr: `${CERTIFICATE_NOT_AFTER}${sel()} - time() < ${t.certificateWarningSeconds}`,
           severity: "warning",
-          summary: "Certificate {{ $labels.filepath }} expires within 30 days.",
+          summary: `The {{ $labels.certificate }} certificate of ${model.name} expires within 30 days.`,
           description:
             "pgstack renews its certificates on `pulumi up` within 30 days of expiry: run `pulumi up` for this stack.",
         },
@@ -484,7 +487,7 @@ export function alertGroups(model: ClusterModel): AlertGroup[] {
           alert: "PgstackCertificateExpiringSoon",
           expr: `${CERTIFICATE_NOT_AFTER}${sel()} - time() < ${t.certificateCriticalSeconds}`,
           severity: "critical",
-          summary: "Certificate {{ $labels.filepath }} expires within 7 days.",
+          summary: `The {{ $labels.certificate }} certificate of ${model.name} expires within 7 days.`,
           description: "Replication, backups and TLS clients fail once it expires.",
         },
       ],

@@ -10,8 +10,13 @@
  * was rejected: it is a long-running process that must hold the repository's S3 credentials and
  * cipher passphrase, while a push needs neither, and it knows nothing of verify or drills.
  *
- * Certificate expiry comes from enix/x509-certificate-exporter watching the mounted certificate
- * files (never the keys): PostgreSQL exposes no function for its server certificate's dates.
+ * Certificate expiry is pushed the same way, by the runner's report-certificates.sh: each member's
+ * certificate as PostgreSQL presents it (openssl s_client -starttls postgres), the runner's own and
+ * the CA. PostgreSQL exposes no function for its server certificate's dates, and reading the
+ * served certificate measures what the process loaded. enix/x509-certificate-exporter (reading the
+ * mounted files) was the other candidate: no image digest of it could be checked here, Debian does
+ * not ship it (so the proving ground could not run it), and a file tells what should be served,
+ * not what is. blackbox_exporter's tls probe cannot speak PostgreSQL's SSLRequest first.
  */
 export const JOB_METRICS = {
   /** Unix time the newest backup of `type` (full or diff) finished successfully. */
@@ -27,8 +32,8 @@ export const JOB_METRICS = {
 /** The Pushgateway job name the runner's pushes are grouped under. */
 export const PUSH_JOB = "pgstack_backup_runner";
 
-/** enix/x509-certificate-exporter: Unix time a watched certificate stops being valid. */
-export const CERTIFICATE_NOT_AFTER = "x509_cert_not_after";
+/** Unix time a certificate of the stack stops being valid (label `certificate`: member name, runner, ca). */
+export const CERTIFICATE_NOT_AFTER = "pgstack_certificate_not_after_timestamp_seconds";
 
 /** Leaf certificates are renewed by `pulumi up` within this many days of expiry (both platforms). */
 export const CERTIFICATE_RENEWAL_DAYS = 30;

@@ -300,6 +300,8 @@ export interface MonitoringFiles {
   readonly "exporter-queries.yaml": string;
   /** Run by the backup runner after each job: pushes its outcome to the Pushgateway. */
   readonly "report-job.sh": string;
+  /** Run by the backup runner after each backup: pushes the expiry of the stack's certificates. */
+  readonly "report-certificates.sh": string;
   /** Grafana dashboard (import it) of the rules' series, with the alerts' thresholds. */
   readonly "grafana-dashboard.json": string;
 }

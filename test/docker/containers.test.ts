@@ -193,19 +193,20 @@ describe("database members", () => {
 describe("backup runner", () => {
   const runner = () => containerNamed(dev, "pgstack-dev-backup-runner");
 
-  it("runs the spec's backups on the spec's schedules, each reported and followed by verify-repository.sh", () => {
+  it("runs the spec's backups on the spec's schedules, each reported (with the certificates' expiry) and followed by verify-repository.sh", () => {
     const { archive, commands, layout, monitoring } = dev.spec;
     const crontab = uploadsOf(runner()).find((u) => u.file === `${layout.configDir}/backup.crontab`);
     expect(crontab?.permissions).toBe("0444");
     const jobs = (crontab?.content ?? "").split("\n").filter((line) => line !== "" && !line.startsWith("#"));
     const verify = shellCommand(commands.verifyRepository);
-    const report = (step: string) => `{ sh /etc/pgstack/report-job.sh ${step} ok || true; }`;
+    const report = (step: string) =>
+      `{ sh /etc/pgstack/report-job.sh ${step} ok || true; } && { sh /etc/pgstack/report-certificates.sh || true; }`;
     expect(jobs).toEqual([
       `${archive.schedules.full} ${shellCommand(commands.runnerBackupFull)} && ${report("backup-full")} && ${verify}`,
       `${archive.schedules.diff} ${shellCommand(commands.runnerBackupDiff)} && ${report("backup-diff")} && ${verify}`,
     ]);
     expect(runner().inputs.envs).toEqual(["TZ=UTC", `PGSTACK_PUSHGATEWAY=${monitoring.pushgatewayUrl}`]);
-    for (const script of ["verify-repository.sh", "report-job.sh"]) {
+    for (const script of ["verify-repository.sh", "report-job.sh", "report-certificates.sh"]) {
       const upload = uploadsOf(runner()).find((u) => u.file === `${layout.configDir}/${script}`);
       expect(upload?.permissions, script).toBe("0555");
       expect(upload?.owner, script).toBe("0");

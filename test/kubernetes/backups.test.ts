@@ -32,14 +32,14 @@ describe("backup CronJobs", () => {
     }
   });
 
-  it("back up as the runner (reporting its success), then run verify-repository.sh: spec.commands", () => {
+  it("back up as the runner (reporting its success and the certificates' expiry), then run verify-repository.sh: spec.commands", () => {
     const { commands } = stack.spec;
     const full = podOf(cronJobs["pgstack-prod-backup-full"]);
     const diff = podOf(cronJobs["pgstack-prod-backup-diff"]);
     const reported = (backup: readonly string[], step: string) => [
       "sh",
       "-c",
-      `${shellCommand(backup)} && { sh /etc/pgstack/report-job.sh ${step} ok || true; }`,
+      `${shellCommand(backup)} && { sh /etc/pgstack/report-job.sh ${step} ok || true; } && { sh /etc/pgstack/report-certificates.sh || true; }`,
     ];
     // Under tini (PID 1), as every container that runs pgBackRest.
     expect(full.initContainers.map((c: Json) => c.command)).toEqual([
@@ -72,13 +72,13 @@ describe("backup CronJobs", () => {
     }
   });
 
-  it("mount verify-repository.sh and report-job.sh from the scripts' ConfigMap where the commands name them", () => {
+  it("mount verify-repository.sh and the report scripts from the scripts' ConfigMap where the commands name them", () => {
     const pod = podOf(cronJobs["pgstack-prod-backup-full"]);
     const projected = pod.volumes
       .filter((v: Json) => v.projected)
       .flatMap((v: Json) => v.projected.sources.flatMap((source: Json) => source.configMap?.items ?? []));
     const paths = (pod.containers[0].volumeMounts as Json[]).map((m) => m.mountPath);
-    for (const script of ["verify-repository.sh", "report-job.sh"]) {
+    for (const script of ["verify-repository.sh", "report-job.sh", "report-certificates.sh"]) {
       expect(projected.map((item: Json) => item.key)).toContain(script);
       expect(JSON.stringify({ projected, paths })).toContain(script);
     }
@@ -86,6 +86,7 @@ describe("backup CronJobs", () => {
     const files = scripts.find((c) => c.metadata.name.startsWith("pgstack-prod-files-"));
     expect(files?.data["verify-repository.sh"]).toBe(stack.spec.files["verify-repository.sh"]);
     expect(files?.data["report-job.sh"]).toBe(stack.spec.monitoringFiles["report-job.sh"]);
+    expect(files?.data["report-certificates.sh"]).toBe(stack.spec.monitoringFiles["report-certificates.sh"]);
   });
 
   it("reach the primary only through pgBackRest's TLS server: no exec, no SSH, no API token", () => {

@@ -12,10 +12,14 @@ describe("rendered files", () => {
     Object.fromEntries(
       stack.ofType("kubernetes:core/v1:ConfigMap").map((c) => [c.name, unwrap(c.inputs) as Json]),
     );
-  it("the scripts' ConfigMap holds spec.files but the settings, and the runner's report-job.sh, is immutable, and is named by its content", () => {
+  it("the scripts' ConfigMap holds spec.files but the settings, and the runner's report scripts, is immutable, and is named by its content", () => {
     const scripts = configMaps()["pgstack-prod-files"];
     const { "postgresql.conf": _conf, "pg_hba.conf": _hba, ...rest } = stack.spec.files;
-    expect(scripts.data).toEqual({ ...rest, "report-job.sh": stack.spec.monitoringFiles["report-job.sh"] });
+    expect(scripts.data).toEqual({
+      ...rest,
+      "report-job.sh": stack.spec.monitoringFiles["report-job.sh"],
+      "report-certificates.sh": stack.spec.monitoringFiles["report-certificates.sh"],
+    });
     expect(scripts.immutable).toBe(true);
     expect(scripts.metadata.name).toMatch(/^pgstack-prod-files-[0-9a-f]{10}$/);
   });

@@ -95,7 +95,7 @@ describe("network policies", () => {
     });
   });
 
-  it("admit PostgreSQL only from the client namespaces and the members; the TLS server only from the runner", () => {
+  it("admit PostgreSQL only from the client namespaces, the members and the runner (its certificate report); the TLS server only from the runner", () => {
     const database = byName()["pgstack-prod-database"];
     expect(database.podSelector.matchLabels).toEqual(DATABASE);
     expect(database.ingress).toEqual([
@@ -111,17 +111,23 @@ describe("network policies", () => {
         ports: [{ protocol: "TCP", port: 5432 }],
       },
       { from: [{ podSelector: { matchLabels: BACKUP } }], ports: [{ protocol: "TCP", port: 8432 }] },
+      { from: [{ podSelector: { matchLabels: BACKUP } }], ports: [{ protocol: "TCP", port: 5432 }] },
     ]);
   });
 
-  it("let the runner reach only the primary's TLS server, DNS and S3 (443 outside the pod network)", () => {
+  it("let the runner reach only the primary's TLS server, the members' PostgreSQL (certificate report), DNS and S3 (443 outside the pod network)", () => {
     const backup = byName()["pgstack-prod-backup"];
     expect(backup.podSelector.matchLabels).toEqual(BACKUP);
     expect(backup.ingress).toEqual([]);
-    const [primary, dns, s3] = backup.egress;
+    const [primary, members, dns, s3] = backup.egress;
     expect(primary).toEqual({
       to: [{ podSelector: { matchLabels: { ...DATABASE, "pgstack.io/member": "primary" } } }],
       ports: [{ protocol: "TCP", port: 8432 }],
+    });
+    // report-certificates.sh: a TLS handshake with each member's PostgreSQL, no login.
+    expect(members).toEqual({
+      to: [{ podSelector: { matchLabels: DATABASE } }],
+      ports: [{ protocol: "TCP", port: 5432 }],
     });
     expect(dns.ports).toEqual([
       { protocol: "UDP", port: 53 },
@@ -131,7 +137,7 @@ describe("network policies", () => {
       to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/16"] } }],
       ports: [{ protocol: "TCP", port: 443 }],
     });
-    expect(backup.egress).toHaveLength(3);
+    expect(backup.egress).toHaveLength(4);
   });
 
   it("let members reach each other's PostgreSQL (replication), DNS and S3, nothing else", () => {

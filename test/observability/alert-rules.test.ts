@@ -16,7 +16,9 @@ import { committedStackSpec, devSpecWith, promtool } from "./stack-specs";
 /**
  * The rendered rule file of each committed stack, under Debian's promtool: it loads, and every
  * alert fires on series past its threshold and stays silent on series just inside it, with the
- * labels and annotations an operator receives. The `for:` durations are the production ones.
+ * labels and annotations an operator receives. The `for:` durations are the production ones: an
+ * alert with one fires when its condition has held that long, and stays pending when the condition
+ * began one sample interval too late.
  */
 
 /** Samples every minute for 30 minutes; alerts are evaluated at minute 20. */
@@ -54,7 +56,7 @@ function scenarios(spec: ClusterSpec, t: AlertThresholds): Record<string, Scenar
   const primary = target("primary");
   const replicaRow = { ...primary, application_name: "replica-1" };
   const slot = { ...primary, slot_name: "replica_1" };
-  const cert = { ...target("primary"), filepath: "/etc/pgstack/tls/server.crt" };
+  const cert = { ...cluster, job: "pgstack_backup_runner", step: "certificates", certificate: "primary" };
   const runner = { ...cluster, job: "pgstack_backup_runner" };
   const on = (name: string, labels: Labels, values: string): Series => ({
     series: selector(name, labels),
@@ -231,6 +233,39 @@ function scenarios(spec: ClusterSpec, t: AlertThresholds): Record<string, Scenar
 }
 
 /** An annotation as Prometheus expands it (the rules use only `{{ $labels.x }}`). */
+/** promtool's expanding notation ("a+bxn", "axn", plain values, space-separated) as plain samples. */
+function samples(values: string): number[] {
+  return values.split(" ").flatMap((segment) => {
+    const match = /^(-?[\d.]+)(?:([+-][\d.]+))?x(\d+)$/.exec(segment);
+    if (!match) return [Number(segment)];
+    const [start, step, count] = [Number(match[1]), Number(match[2] ?? 0), Number(match[3])];
+    return Array.from({ length: count + 1 }, (_, i) => start + i * step);
+  });
+}
+
+/** Minutes in a Prometheus duration of whole seconds ("90s", "1m", "15m"). */
+function durationSeconds(text: string): number {
+  const match = /^(\d+)(s|m|h)$/.exec(text);
+  if (!match) throw new Error(`unexpected duration ${text}`);
+  return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as "s" | "m" | "h"];
+}
+
+/**
+ * The scenario's series inside the threshold until the breach begins `heldMinutes` before the
+ * evaluation, then past it: the condition has held for less than the rule's `for:`.
+ */
+function lateBreach(scenario: Scenario, heldMinutes: number): Series[] {
+  const inside = scenario.series(false);
+  const since = EVAL_SECONDS / 60 - heldMinutes;
+  return scenario.series(true).map((past) => {
+    const before = inside.find((series) => series.series === past.series);
+    if (!before) return past;
+    const a = samples(before.values);
+    const b = samples(past.values);
+    return { series: past.series, values: [...a.slice(0, since), ...b.slice(since)].join(" ") };
+  });
+}
+
 function expand(text: string, labels: Labels): string {
   return text.replaceAll(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => labels[name] ?? "");
 }
@@ -243,29 +278,43 @@ function promtoolTests(spec: ClusterSpec): { rules: AlertRule[]; file: string } 
     const scenario = cases[rule.alert];
     if (!scenario) throw new Error(`no promtool scenario for ${rule.alert}`);
     const labels = { ...scenario.labels, severity: rule.severity };
-    return [true, false].map((breach) => ({
-      name: `${rule.alert} ${breach ? "fires past" : "stays silent inside"} its threshold`,
-      interval: "1m",
-      input_series: scenario.series(breach),
-      alert_rule_test: [
-        {
-          eval_time: EVAL_AT,
-          alertname: rule.alert,
-          exp_alerts: breach
-            ? [
-                {
-                  exp_labels: labels,
-                  exp_annotations: {
-                    summary: expand(rule.summary, labels),
-                    description: expand(rule.description, labels),
-                    runbook_url: runbookAnchor(rule.alert),
+    // With a `for:`, the condition held one sample interval less than it: pending, not firing.
+    const heldBack = rule.for
+      ? [
+          {
+            name: `${rule.alert} waits for its for: ${rule.for}`,
+            interval: "1m",
+            input_series: lateBreach(scenario, Math.ceil(durationSeconds(rule.for) / 60) - 1),
+            alert_rule_test: [{ eval_time: EVAL_AT, alertname: rule.alert, exp_alerts: [] }],
+          },
+        ]
+      : [];
+    return [
+      ...heldBack,
+      ...[true, false].map((breach) => ({
+        name: `${rule.alert} ${breach ? "fires past" : "stays silent inside"} its threshold`,
+        interval: "1m",
+        input_series: scenario.series(breach),
+        alert_rule_test: [
+          {
+            eval_time: EVAL_AT,
+            alertname: rule.alert,
+            exp_alerts: breach
+              ? [
+                  {
+                    exp_labels: labels,
+                    exp_annotations: {
+                      summary: expand(rule.summary, labels),
+                      description: expand(rule.description, labels),
+                      runbook_url: runbookAnchor(rule.alert),
+                    },
                   },
-                },
-              ]
-            : [],
-        },
-      ],
-    }));
+                ]
+              : [],
+          },
+        ],
+      })),
+    ];
   });
   return {
     rules,
@@ -323,7 +372,7 @@ describe.each(["dev", "prod"] as const)("alerts.yaml of the %s stack", (stack) =
     }
   });
 
-  it("fires each alert past its threshold and not inside it (promtool test rules)", () => {
+  it("fires each alert past its threshold and not inside it, and not before its for: has elapsed (promtool test rules)", () => {
     const { rules, file } = promtoolTests(spec);
     expect(rules.length).toBeGreaterThanOrEqual(25);
     const run = promtool(["test", "rules", "tests.yaml"], { "alerts.yaml": alerts, "tests.yaml": file });

@@ -139,7 +139,7 @@ describe.each(["dev", "prod"])("npm run plan -- --stack %s", (stack) => {
     // The alert rules, with their thresholds, in both summaries.
     expect(run().stdout).toMatch(/Alert rules \(\d+, in alerts\.yaml\)/);
     expect(run().stdout).toMatch(
-      / {2}critical PgstackArchivingStalled \(for 1m\): pgstack_archiver_last_archived_age_seconds/,
+      / {2}critical PgstackArchivingStalled \(for (150s|3m)\): pgstack_archiver_last_archived_age_seconds/,
     );
     expect(summary).toMatch(/\| `PgstackBackupTooOld` \| critical \| - \| `time\(\) - max by/);
     expect(summary).toMatch(/\| `postgres-durability` \| (advisory|mandatory) \| pass \|/);

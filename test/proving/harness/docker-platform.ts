@@ -1,15 +1,22 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { INIT_COMMAND } from "../../../components/render/commands";
+import { PUSHGATEWAY_PORT } from "../../../components/spec/monitoring";
 import type { CapturedStack, DeclaredResource } from "./captured-stack";
 import { Container, type ContainerMount, type ProbeResult } from "./container";
 import { placeFile } from "./container-root";
 import { osUser } from "./os-users";
-import { dataDirOnHost, includeFileKeys, type MemberRuntime, type PlatformRuntime } from "./platform";
+import {
+  dataDirOnHost,
+  includeFileKeys,
+  type MemberRuntime,
+  type MonitoringRuntime,
+  type PlatformRuntime,
+} from "./platform";
 import { pollUntil } from "./poll";
 import type { ProvingRun } from "./proving-run";
 import { S3Endpoint } from "./s3-endpoint";
-import { IMAGE_ENVIRONMENT, imageAccount, otherImageEntrypoint } from "./substitutions";
+import { IMAGE_ENVIRONMENT, imageAccount, otherImageEntrypoint, otherImageUser } from "./substitutions";
 import type { NetworkHost } from "./test-network";
 
 const CONTAINER_TYPE = "docker:index/container:Container";
@@ -200,7 +207,7 @@ export async function dockerRuntime(
     const host = overrides.host ?? hosts.get(resource.name);
     if (!host) throw new Error(`no network host for ${name}`);
     const root = await runContext.containerRoot(name, overrides.name ?? (props.hostname as string));
-    const user = imageAccount(String(props.user ?? "postgres").split(":")[0]);
+    const user = imageAccount(String(props.user ?? otherImageUser(props.image) ?? "postgres").split(":")[0]);
     for (const upload of (props.uploads as Record<string, string>[] | undefined) ?? []) {
       const owner = imageAccount(upload.owner ?? "0");
       await placeFile(
@@ -336,6 +343,7 @@ export async function dockerRuntime(
   if (!runner) throw new Error(`stack ${spec.stack} declares no backup runner`);
 
   const scratch: DockerContainer[] = [];
+  let monitoring: MonitoringRuntime | undefined;
 
   return {
     platform: "docker",
@@ -425,6 +433,30 @@ export async function dockerRuntime(
         sslmode: "require",
         env: { PGPASSFILE: passfile },
       };
+    },
+    async monitoring() {
+      // The exporter beside each member and the Pushgateway: containers of the stack's network.
+      const exporters: Record<string, string> = {};
+      for (const resource of resources.filter((candidate) => role(candidate) === "exporter")) {
+        const docker = await containerOf(resource);
+        if (!docker.container.running()) await docker.start();
+        exporters[label(resource, "pgstack.member") as string] =
+          `${docker.container.spec.network.address}:${spec.monitoring.exporterPort}`;
+      }
+      const gateway = resources.find((candidate) => role(candidate) === "pushgateway");
+      if (!gateway) throw new Error(`stack ${spec.stack} declares no Pushgateway (pgstack:monitoring)`);
+      const gatewayContainer = await containerOf(gateway);
+      if (!gatewayContainer.container.running()) await gatewayContainer.start();
+      const runnerContainer = await containerOf(runner);
+      monitoring ??= {
+        exporters,
+        pushgateway: `${gatewayContainer.container.spec.network.address}:${PUSHGATEWAY_PORT}`,
+        runnerCommand: (argv) => runnerContainer.container.exec(argv, { timeoutMs: 60_000 }),
+        testHost: await runContext.host("prometheus", ["pgstack-proving-prometheus"]),
+        supervisor: runContext.supervisor,
+        directory: join(runContext.root, "prometheus"),
+      };
+      return monitoring;
     },
     addressOf: (member) => member.container.spec.network.address,
     runningContainers() {

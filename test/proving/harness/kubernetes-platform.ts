@@ -1,10 +1,17 @@
 import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { shellCommand } from "../../../components/render/shell-quote";
+import { PUSHGATEWAY_PORT, pushgatewayName } from "../../../components/spec/monitoring";
 import type { CapturedStack, DeclaredResource } from "./captured-stack";
 import { Container, type ContainerMount, type ProbeResult } from "./container";
 import { placeFile } from "./container-root";
-import { dataDirOnHost, includeFileKeys, type MemberRuntime, type PlatformRuntime } from "./platform";
+import {
+  dataDirOnHost,
+  includeFileKeys,
+  type MemberRuntime,
+  type MonitoringRuntime,
+  type PlatformRuntime,
+} from "./platform";
 import { pollUntil } from "./poll";
 import { type RunResult, run } from "./processes";
 import type { ProvingRun } from "./proving-run";
@@ -637,6 +644,7 @@ export async function kubernetesRuntime(
   };
 
   const scratchPods: Pod[] = [];
+  let monitoring: MonitoringRuntime | undefined;
   let clientContainer: Container | undefined;
   const client = async (): Promise<Container> => {
     if (clientContainer) return clientContainer;
@@ -745,6 +753,72 @@ export async function kubernetesRuntime(
       return host
         ? { container, host, sslmode: "verify-full", env: {} }
         : { container, host: member.container.spec.network.address, sslmode: "require", env: {} };
+    },
+    async monitoring() {
+      if (monitoring) return monitoring;
+      // The exporter is a container of each member pod (running with it); the Pushgateway a
+      // Deployment's pod behind its Service, with its claim.
+      const exporters: Record<string, string> = {};
+      for (const statefulSet of statefulSets) {
+        const site = podSites.get(statefulSet.name) as PodSite;
+        exporters[memberOf(statefulSet)] = `${site.host.address}:${spec.monitoring.exporterPort}`;
+      }
+      const deployment = captured
+        .ofType("kubernetes:apps/v1:Deployment")
+        .find((candidate) => candidate.props.metadata.name === pushgatewayName(spec.name));
+      if (!deployment) throw new Error(`stack ${spec.stack} declares no Pushgateway (pgstack:monitoring)`);
+      const template = deployment.props.spec.template as Json;
+      const serviceNames = services
+        .filter((service) => matches(service.props.spec.selector, template.metadata.labels))
+        .flatMap((service) => {
+          const { name, namespace } = service.props.metadata;
+          return [
+            name,
+            `${name}.${namespace}`,
+            `${name}.${namespace}.svc`,
+            `${name}.${namespace}.svc.cluster.local`,
+          ];
+        });
+      const podName = `${deployment.props.metadata.name}-0`;
+      const host = await runContext.host(podName, [podName, ...serviceNames]);
+      const claims: Record<string, string> = {};
+      for (const volume of (template.spec.volumes as Json[] | undefined) ?? []) {
+        const claimName = volume.persistentVolumeClaim?.claimName as string | undefined;
+        if (!claimName) continue;
+        const group = imageAccount(template.spec.securityContext?.fsGroup ?? 0).gid;
+        claims[claimName] = await runContext.volume(claimName, { uid: 0, gid: group }, 0o2775);
+      }
+      const gateway = new Pod(
+        template.spec,
+        { name: podName, namespace: namespaceOf(deployment), host, hostname: podName, claims },
+        runContext,
+        objects,
+      );
+      pods.set(deployment.name, gateway);
+      await gateway.start();
+      // The backup CronJob's pod (its image, environment, files), running `argv` as its only container.
+      const jobTemplate = cronJob("full").props.spec.jobTemplate.spec.template as Json;
+      const main = (jobTemplate.spec.containers as Json[])[0];
+      monitoring = {
+        exporters,
+        pushgateway: `${host.address}:${PUSHGATEWAY_PORT}`,
+        runnerCommand: (argv) =>
+          runJobPod(
+            {
+              ...jobTemplate,
+              spec: {
+                ...jobTemplate.spec,
+                initContainers: [],
+                containers: [{ ...main, command: [...argv], args: undefined }],
+              },
+            },
+            "runner-command",
+          ),
+        testHost: await runContext.host("prometheus", ["pgstack-proving-prometheus"]),
+        supervisor: runContext.supervisor,
+        directory: join(runContext.root, "prometheus"),
+      };
+      return monitoring;
     },
     addressOf: (member) => member.container.spec.network.address,
     runningContainers() {

@@ -1,8 +1,9 @@
 import { join, relative } from "node:path";
 import type { ClusterSpec } from "../../../components/spec/cluster-spec";
 import type { Container, ProbeResult } from "./container";
-import type { RunResult } from "./processes";
+import type { ProcessSupervisor, RunResult } from "./processes";
 import type { S3Endpoint } from "./s3-endpoint";
+import type { NetworkHost } from "./test-network";
 
 /**
  * What the proofs drive, the same for both platforms: the members as their platform runs them
@@ -37,6 +38,24 @@ export interface SqlClient {
   readonly env: Readonly<Record<string, string>>;
 }
 
+/**
+ * The stack's monitoring as its platform runs it, for the alert proofs: the exporter beside each
+ * member (Docker: its container, started here; Kubernetes: the member pod's sidecar) and the
+ * Pushgateway the runner's jobs push to; plus a host of the run for the test's own Prometheus.
+ */
+export interface MonitoringRuntime {
+  /** ip:port of each member's exporter, by member name. */
+  readonly exporters: Readonly<Record<string, string>>;
+  /** ip:port of the Pushgateway. */
+  readonly pushgateway: string;
+  /** A command where the runner's jobs run (Docker: the runner's container; Kubernetes: a pod of the backup CronJob's template). */
+  runnerCommand(argv: readonly string[]): Promise<RunResult>;
+  /** A network host of the run, its supervisor and a directory: where the test runs its own Prometheus. */
+  readonly testHost: NetworkHost;
+  readonly supervisor: ProcessSupervisor;
+  readonly directory: string;
+}
+
 export interface PlatformRuntime {
   readonly platform: "docker" | "kubernetes";
   readonly spec: ClusterSpec;
@@ -57,6 +76,8 @@ export interface PlatformRuntime {
    * the member's own loopback, the only way a dev stack without allowedCidrs admits clients.
    */
   sqlClient(member: MemberRuntime): Promise<SqlClient>;
+  /** Starts (once) the exporters of running members and the Pushgateway, as the platform declares them. */
+  monitoring(): Promise<MonitoringRuntime>;
   /** The network address of a member's container or pod. */
   addressOf(member: MemberRuntime): string;
   /** Every container of the stack that runs now. */

@@ -4,6 +4,7 @@ import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { memberStartArguments } from "../../../components/render/commands";
 import { pgtuneConfig } from "../../../scripts/bench/pgtune";
+import { ALERT_PROOFS } from "./alert-proofs";
 import { BACKUP_PROOFS } from "./backup-proofs";
 import { Member } from "./member";
 import { pollUntil } from "./poll";
@@ -729,4 +730,5 @@ export const PROOFS: readonly Proof[] = [
   emptyVolumeWithStanza,
   memoryAtFullLoad,
   ...BACKUP_PROOFS,
+  ...ALERT_PROOFS,
 ];

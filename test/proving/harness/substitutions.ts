@@ -79,16 +79,28 @@ while :; do sleep 3600 & wait $!; done
  * Images other than pgstack's, by repository: the entrypoint each one has, as this machine has
  * the program (Debian's package). Their arguments are the platform's, unchanged.
  */
-export const OTHER_IMAGES: Readonly<Record<string, { readonly entrypoint: readonly string[] }>> = {
+export const OTHER_IMAGES: Readonly<
+  Record<string, { readonly entrypoint: readonly string[]; readonly user?: string }>
+> = {
   // Debian's prometheus-postgres-exporter (the official image's entrypoint is /bin/postgres_exporter).
   "quay.io/prometheuscommunity/postgres-exporter": { entrypoint: ["/usr/bin/prometheus-postgres-exporter"] },
+  // Debian's prometheus-pushgateway (the image's entrypoint is /bin/pushgateway; it runs as nobody).
+  "prom/pushgateway": { entrypoint: ["/usr/bin/prometheus-pushgateway"], user: "nobody" },
 };
+
+function otherImage(image: string | undefined) {
+  if (!image) return undefined;
+  return OTHER_IMAGES[image.split("@")[0].replace(/:[^/:]+$/, "")];
+}
 
 /** The entrypoint of `image` where it is not pgstack's, or undefined. */
 export function otherImageEntrypoint(image: string | undefined): readonly string[] | undefined {
-  if (!image) return undefined;
-  const repository = image.split("@")[0].replace(/:[^/:]+$/, "");
-  return OTHER_IMAGES[repository]?.entrypoint;
+  return otherImage(image)?.entrypoint;
+}
+
+/** The USER of `image` where it is not pgstack's and declares one (Docker runs it when the container names none). */
+export function otherImageUser(image: string | undefined): string | undefined {
+  return otherImage(image)?.user;
 }
 
 /** The test token IRSA's webhook would project into the pod (checked by the STS stand-in). */

@@ -57,9 +57,10 @@ export class TestNetwork {
     const netns = `pgs-${this.id}-${index}-${label}`.slice(0, 60);
     const address = `${this.subnet}.${index + 2}`;
     const hostSide = `v${this.id}${index}`;
-    await runOk(["ip", "netns", "add", netns]);
+    // Taken before the first await: hosts added at once get distinct indexes.
     const host: NetworkHost = { netns, nsPath: `/run/netns/${netns}`, address };
     this.hosts.push(host);
+    await runOk(["ip", "netns", "add", netns]);
     await runOk(["ip", "link", "add", hostSide, "type", "veth", "peer", "name", "eth0", "netns", netns]);
     await runOk(["ip", "link", "set", hostSide, "netns", this.hub]);
     await runOk(["ip", "-n", this.hub, "link", "set", hostSide, "master", "br0"]);
