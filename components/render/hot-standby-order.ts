@@ -100,10 +100,14 @@ configured() {
   ${shellCommand(postgres)} -C "$1"
 }
 
-# control LABEL: the value the primary last started with, as pg_control of this data directory holds
-# it (a standby's is updated as it replays the primary's restart). Empty while the file is rewritten.
+# read_control, then control LABEL: the value the primary last started with, as pg_control of this
+# data directory holds it (a standby's is updated as it replays the primary's restart). Empty when
+# pg_controldata caught the file being rewritten.
+read_control() {
+  controldata=$(pg_controldata "$data_dir" 2>/dev/null) || controldata=
+}
 control() {
-  pg_controldata "$data_dir" 2>/dev/null | sed -n "s/^$1: *//p"
+  printf '%s\n' "$controldata" | sed -n "s/^$1: *//p"
 }
 
 parameters='${HOT_STANDBY_PARAMETERS.map((parameter) => `${parameter.name}:${parameter.control}`).join("\n")}'
@@ -112,6 +116,7 @@ parameters='${HOT_STANDBY_PARAMETERS.map((parameter) => `${parameter.name}:${par
 if [ "$role" = primary ] && [ -f "$data_dir/standby.signal" ]; then exit 0; fi
 if [ "$role" = replica ] && [ ! -f "$data_dir/standby.signal" ]; then exit 0; fi
 
+read_control
 if [ "$role" = primary ]; then
   raised=
   wanted=
@@ -128,6 +133,7 @@ EOF
   echo "hot-standby-order: raised:$raised a standby must run these at least as high as its primary, so the replicas restart first. Waiting up to $wait_seconds s for each running replica to run the new values."
   write_replication_passfile
   started=$(date +%s)
+  polls=0
   while :; do
     lagging=
     for host in $replica_hosts; do
@@ -160,6 +166,8 @@ EOF
       echo "hot-standby-order: every running replica runs the new values: starting the primary after $(($(date +%s) - started)) s."
       exit 0
     fi
+    polls=$((polls + 1))
+    if [ $((polls % 30)) -eq 0 ]; then echo "hot-standby-order: still waiting for:$lagging"; fi
     if [ $(($(date +%s) - started)) -ge "$wait_seconds" ]; then
       echo "hot-standby-order: WARNING: starting the primary after $wait_seconds s although$lagging. Until they restart with the new values, they pause replay (insufficient parameter settings)." >&2
       exit 0
@@ -198,6 +206,7 @@ started=$(date +%s)
 while :; do
   # Replayed the primary's restart: pg_control holds values no higher than this member's.
   behind=
+  read_control
   set -- $wanted
   while IFS=: read -r name label; do
     ran=$(control "$label")
