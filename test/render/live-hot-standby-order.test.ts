@@ -26,6 +26,8 @@ import {
  *   with 80; the replica keeps streaming and never pauses replay.
  * - lowered 80 -> 40, the replica first: it follows the primary with 80, without clients, until the
  *   primary has restarted with 40, then starts with 40.
+ * - raised 40 -> 60 with the replica stopped (Docker replaces the members together): the primary
+ *   starts at once; the replica starts with 60.
  * Two members on one port, each on its own loopback address, without TLS (as live-switchover).
  */
 const PASSWORDS = { superuser: "SuperSecret1", replication: "ReplSecret2", app: "AppSecret3" };
@@ -254,5 +256,28 @@ describe("a lowered max_connections (80 -> 40)", () => {
     expect(await streaming()).toBe("streaming");
     expect(await replicated("after the decrease")).toBe(true);
     expect(replica.output()).not.toMatch(/insufficient parameter settings/);
+  }, 180_000);
+});
+
+describe("a raised max_connections (40 -> 60) with the replica stopped", () => {
+  it("the primary starts at once (a stopped replica starts with 60 anyway), then the replica streams", async () => {
+    for (const name of ["primary", "replica-1"]) install(name, 60);
+    await stop("replica-1");
+    await stop("primary");
+    const primary = start("primary", 60);
+    const started = Date.now();
+    await ready(primary, "primary");
+    console.log(`raised, replica stopped: the primary was ready after ${Date.now() - started} ms`);
+    expect(primary.output()).toContain("hot-standby-order: raised: max_connections 40 -> 60;");
+    expect(primary.output()).toMatch(
+      /every running replica runs the new values: starting the primary after [0-5] s/,
+    );
+
+    const replica = start("replica-1", 60);
+    await ready(replica, "replica-1");
+    expect(sql("replica-1", "SHOW max_connections")).toBe("60");
+    expect(await streaming()).toBe("streaming");
+    expect(await replicated("after the raise with the replica stopped")).toBe(true);
+    expect(replica.output()).not.toMatch(/insufficient parameter settings|hot-standby-order/);
   }, 180_000);
 });
