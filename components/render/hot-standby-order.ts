@@ -133,7 +133,7 @@ EOF
   echo "hot-standby-order: raised:$raised a standby must run these at least as high as its primary, so the replicas restart first. Waiting up to $wait_seconds s for each running replica to run the new values."
   write_replication_passfile
   started=$(date +%s)
-  polls=0
+  reported=
   while :; do
     lagging=
     for host in $replica_hosts; do
@@ -166,8 +166,10 @@ EOF
       echo "hot-standby-order: every running replica runs the new values: starting the primary after $(($(date +%s) - started)) s."
       exit 0
     fi
-    polls=$((polls + 1))
-    if [ $((polls % 30)) -eq 0 ]; then echo "hot-standby-order: still waiting for:$lagging"; fi
+    if [ "$lagging" != "$reported" ]; then
+      echo "hot-standby-order: waiting for:$lagging"
+      reported=$lagging
+    fi
     if [ $(($(date +%s) - started)) -ge "$wait_seconds" ]; then
       echo "hot-standby-order: WARNING: starting the primary after $wait_seconds s although$lagging. Until they restart with the new values, they pause replay (insufficient parameter settings)." >&2
       exit 0

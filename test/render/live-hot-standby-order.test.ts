@@ -212,14 +212,17 @@ describe("a raised max_connections (50 -> 80)", () => {
     expect(primary.child.exitCode, primary.output()).toBeNull();
     expect(accepting("primary")).toBe(false);
     expect(primary.output()).toContain("hot-standby-order: raised: max_connections 50 -> 80;");
+    // It read the replica's running values over the replication role's connection.
+    expect(primary.output()).toContain("hot-standby-order: waiting for: 127.0.0.5 (runs 50/");
     expect(sql("replica-1", "SHOW max_connections")).toBe("50");
 
     await stop("replica-1");
     const replica = start("replica-1", 80);
     const replicaReady = await ready(replica, "replica-1");
     const primaryReady = await ready(primary, "primary");
-    console.log(`raised: the replica was ready ${primaryReady - replicaReady} ms before the primary`);
-    expect(replicaReady).toBeLessThan(primaryReady);
+    // Stopped, the replica no longer holds the primary back (it starts with 80 anyway): which of
+    // the two is ready first is not the point, that none runs below the primary is.
+    console.log(`raised: the primary was ready ${primaryReady - replicaReady} ms after the replica`);
     expect(primary.output()).toContain("hot-standby-order: every running replica runs the new values");
 
     expect(sql("primary", "SHOW max_connections")).toBe("80");
@@ -278,6 +281,6 @@ describe("a raised max_connections (40 -> 60) with the replica stopped", () => {
     expect(sql("replica-1", "SHOW max_connections")).toBe("60");
     expect(await streaming()).toBe("streaming");
     expect(await replicated("after the raise with the replica stopped")).toBe(true);
-    expect(replica.output()).not.toMatch(/insufficient parameter settings|hot-standby-order/);
+    expect(replica.output()).not.toMatch(/insufficient parameter settings|hot-standby-order:/);
   }, 180_000);
 });
