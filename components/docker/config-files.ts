@@ -58,6 +58,7 @@ export function memberConfigUploads(spec: ClusterSpec): Upload[] {
     inConfigDir("check-data-dir.sh", READ_ONLY_SCRIPT),
     inConfigDir("init-roles.sh", READ_ONLY_SCRIPT),
     inConfigDir("bootstrap-replica.sh", READ_ONLY_SCRIPT),
+    inConfigDir("hot-standby-order.sh", READ_ONLY_SCRIPT),
     inConfigDir("start-member.sh", READ_ONLY_SCRIPT),
     inConfigDir("switchover-check.sh", READ_ONLY_SCRIPT),
     configFile(`${layout.pgbackrestConfigDir}/pgbackrest.conf`, files["pgbackrest.conf"]),

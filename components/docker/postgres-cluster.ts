@@ -159,16 +159,19 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
           destroyGraceSeconds: MEMBER_STOP_TIMEOUT_SECONDS,
           ...unprivileged(),
           ...logOptions(),
-          // `pulumi up` waits for the primary's healthcheck before creating the replicas and the
-          // runner, and for each replica's (its first clone included): a replica that cannot
-          // stream fails `up` instead of crash-looping unnoticed.
+          // `pulumi up` waits for each member's healthcheck (a replica's first clone included), the
+          // primary's before the runner: a replica that cannot stream fails `up` instead of
+          // crash-looping unnoticed.
           wait: true,
           waitTimeout: isPrimary ? PRIMARY_WAIT_TIMEOUT_SECONDS : REPLICA_WAIT_TIMEOUT_SECONDS,
           labels: dockerLabels(spec, member.role, { [MEMBER_LABEL]: member.name }),
         },
         {
           parent: this,
-          dependsOn: isPrimary ? storeReady : [containers.get(primary.name) as docker.Container],
+          // Not replicas after the primary: Pulumi would replace the primary first, and a raised
+          // max_connections needs the replicas restarted first. The members are replaced together
+          // and order themselves (hot-standby-order.sh); a new replica's clone waits for the primary.
+          dependsOn: storeReady,
           // Container names are fixed: the old one must go before its replacement is created.
           deleteBeforeReplace: true,
           additionalSecretOutputs: ["uploads"],

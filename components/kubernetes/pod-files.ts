@@ -56,6 +56,7 @@ export function podFiles(spec: ClusterSpec, sources: FileSources) {
         "check-data-dir.sh",
         "init-roles.sh",
         "bootstrap-replica.sh",
+        "hot-standby-order.sh",
         "start-member.sh",
         "switchover-check.sh",
       ] as const

@@ -145,8 +145,11 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
       );
     // Policies first: the pods' traffic is allowed before they start, denied otherwise.
     const primaryStatefulSet = member(primary, networkPolicies);
-    // Replicas clone the primary: they start once it is ready.
-    for (const replica of replicas) member(replica, [primaryStatefulSet, ...networkPolicies]);
+    // Not after the primary: Pulumi would roll it first, and a raised max_connections needs the
+    // replicas restarted first. The members roll together and order themselves
+    // (hot-standby-order.sh); a new replica's clone waits for the primary (bootstrap-replica.sh,
+    // retried by the kubelet), within the readiness wait of `pulumi up`.
+    for (const replica of replicas) member(replica, networkPolicies);
 
     const runner = {
       namespace,

@@ -1,6 +1,7 @@
 import type { ClusterModel } from "../spec/build-cluster-spec";
 import type { RenderedFiles } from "../spec/cluster-spec";
 import { renderCheckDataDir } from "./data-dir-check";
+import { renderHotStandbyOrder } from "./hot-standby-order";
 import { renderInitRoles } from "./init-roles";
 import { renderStartMember } from "./member-entrypoint";
 import { renderPgHbaConf } from "./pg-hba-conf";
@@ -22,6 +23,7 @@ export function renderFiles(model: ClusterModel): RenderedFiles {
     "check-data-dir.sh": renderCheckDataDir(model),
     "init-roles.sh": renderInitRoles(model),
     "bootstrap-replica.sh": renderBootstrapReplica(model),
+    "hot-standby-order.sh": renderHotStandbyOrder(model),
     "start-member.sh": renderStartMember(model),
     "switchover-check.sh": renderSwitchoverCheck(model),
     "verify-repository.sh": renderVerifyRepository(model),

@@ -149,6 +149,8 @@ if [ "$role" = replica ] && [ -f "$data_dir/PG_VERSION" ] && [ ! -f "$data_dir/s
 fi
 
 sh "$config_dir/check-data-dir.sh" "$data_dir" ${postgres.version}
+# A raised hot-standby setting (max_connections...) starts the primary after its replicas; lowered, the reverse.
+sh "$config_dir/hot-standby-order.sh" "$role" "\${slot:-}"
 
 # refuse_initdb DETAIL...: the volume is empty but the stack may already have a database.
 refuse_initdb() {

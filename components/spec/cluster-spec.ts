@@ -320,6 +320,11 @@ export interface RenderedFiles {
   readonly "init-roles.sh": string;
   /** POSIX sh script that turns an empty replica volume into a streaming standby. */
   readonly "bootstrap-replica.sh": string;
+  /**
+   * POSIX sh script start-member.sh runs before PostgreSQL: a raised hot-standby setting starts the
+   * primary after its replicas, a lowered one a replica after its primary.
+   */
+  readonly "hot-standby-order.sh": string;
   /** POSIX sh script every PostgreSQL container runs under tini: vet, initialise or clone, roles, exec postgres. */
   readonly "start-member.sh": string;
   /**

@@ -281,14 +281,30 @@ describe("member StatefulSets", () => {
     }
   });
 
-  it("replicas wait for the primary (they clone it) and every member for the NetworkPolicies", () => {
+  it("every member mounts hot-standby-order.sh beside start-member.sh, which orders their restarts with it", () => {
+    const { layout } = stack.spec;
+    for (const statefulSet of [primary, replica]) {
+      const mounts = mountsOf(statefulSet, "postgres");
+      const sources = podOf(statefulSet).volumes.find((v: Json) => v.name === mounts[layout.configDir].name)
+        .projected.sources;
+      const items = sources.flatMap((s: Json) => (s.configMap ?? s.secret).items.map((i: Json) => i.path));
+      expect(items).toEqual(expect.arrayContaining(["start-member.sh", "hot-standby-order.sh"]));
+    }
+    expect(stack.spec.files["start-member.sh"]).toContain(
+      `sh "$config_dir/hot-standby-order.sh" "$role" "\${slot:-}"`,
+    );
+  });
+
+  it("members roll together (no replica waits for the primary's StatefulSet), each after the NetworkPolicies", () => {
     const urn = (type: string, name: string) =>
       `urn:pulumi:prod::pgstack::pgstack:kubernetes:PostgresCluster$${type}::${name}`;
+    // Pulumi would update a dependency first and wait for it: the primary rolled before its
+    // replicas is the order a raised max_connections must not take. hot-standby-order.sh orders them.
     const replicaDependencies = stack.named(
       "kubernetes:apps/v1:StatefulSet",
       "pgstack-prod-replica-1",
     ).dependencies;
-    expect(replicaDependencies).toContain(urn("kubernetes:apps/v1:StatefulSet", "pgstack-prod-primary"));
+    expect(replicaDependencies).not.toContain(urn("kubernetes:apps/v1:StatefulSet", "pgstack-prod-primary"));
     for (const name of ["pgstack-prod-primary", "pgstack-prod-replica-1"]) {
       expect(stack.named("kubernetes:apps/v1:StatefulSet", name).dependencies).toContain(
         urn("kubernetes:networking.k8s.io/v1:NetworkPolicy", "pgstack-prod-default-deny"),

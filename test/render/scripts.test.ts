@@ -11,6 +11,7 @@ const scripts = [
   "check-data-dir.sh",
   "init-roles.sh",
   "bootstrap-replica.sh",
+  "hot-standby-order.sh",
   "start-member.sh",
   "switchover-check.sh",
 ] as const;
@@ -42,6 +43,8 @@ describe("rendered scripts", () => {
     // primary, the rename of its data directory to a kept copy beside the fresh clone.
     const allowed: Record<string, unknown[]> = {
       "start-member.sh": ['  rm -f ""', expect.stringMatching(/^ {2}initdb -D "" --username=/), '  rmdir ""'],
+      // The private socket directory of the server that follows the primary with the old values.
+      "hot-standby-order.sh": ['rmdir ""'],
     };
     expect(code.filter((line) => /\b(rm|rmdir|initdb|pg_resetwal)\b/.test(line))).toEqual(
       allowed[name] ?? [],

@@ -377,6 +377,22 @@ export async function dockerRuntime(
       if (!member) throw new Error(`stack ${spec.stack} has no member ${name}`);
       await member.start();
     },
+    async deliverSettings(files) {
+      for (const resource of memberResources) {
+        for (const upload of (resource.props.uploads as Record<string, string>[] | undefined) ?? []) {
+          const name = Object.keys(files).find((file) => upload.file === `${spec.layout.configDir}/${file}`);
+          if (name === undefined) continue;
+          upload.content = files[name] as string;
+          // Its replacement is created with the new file; the proof restarts the container.
+          const built = containers.get(resource.name);
+          if (built) {
+            const owner = imageAccount(upload.owner ?? "0");
+            const mode = Number.parseInt(upload.permissions ?? "0644", 8);
+            await placeFile(built.container.spec.root, upload.file, upload.content, owner, mode);
+          }
+        }
+      }
+    },
     async scheduledBackup(kind) {
       const crontab = ((runner.props.uploads as { file: string; content: string }[]) ?? []).find((upload) =>
         upload.file.endsWith(".crontab"),

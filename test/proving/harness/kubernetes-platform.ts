@@ -80,7 +80,7 @@ class Pod {
     const volumes = new Map<string, ContainerMount>();
     const group = this.fsGroup;
     for (const volume of (this.spec.volumes as Json[] | undefined) ?? []) {
-      const dir = join(this.run.root, "pods", this.site.name, "volumes", volume.name);
+      const dir = this.volumeDir(volume);
       if (volume.emptyDir) {
         if (volume.emptyDir.medium === "Memory") {
           const size = volume.emptyDir.sizeLimit ? quantityBytes(volume.emptyDir.sizeLimit) : undefined;
@@ -107,6 +107,20 @@ class Pod {
     }
     this.volumeDirs = volumes;
     return volumes;
+  }
+
+  private volumeDir(volume: Json): string {
+    return join(this.run.root, "pods", this.site.name, "volumes", volume.name);
+  }
+
+  /** The kubelet's update of a running pod's ConfigMap/Secret files after their objects changed. */
+  async reproject(): Promise<void> {
+    if (!this.volumeDirs) return;
+    for (const volume of (this.spec.volumes as Json[] | undefined) ?? []) {
+      if (volume.projected || volume.configMap || volume.secret) {
+        await this.projectFiles(this.volumeDir(volume), volume);
+      }
+    }
   }
 
   /** ConfigMap/Secret/token files as the kubelet writes them: root-owned, fsGroup group, mode | 0440 with fsGroup. */
@@ -706,6 +720,14 @@ export async function kubernetesRuntime(
       const member = members[name];
       if (!member) throw new Error(`stack ${spec.stack} has no member ${name}`);
       await member.start();
+    },
+    async deliverSettings(files) {
+      for (const configMap of configMaps) {
+        const data = configMap.props.data as Record<string, string> | undefined;
+        if (!data) continue;
+        for (const [key, content] of Object.entries(files)) if (key in data) data[key] = content;
+      }
+      for (const pod of pods.values()) await pod.reproject();
     },
     scheduledBackup: (kind) =>
       runJobPod(cronJob(kind).props.spec.jobTemplate.spec.template, `backup-${kind}`),

@@ -66,6 +66,13 @@ export interface PlatformRuntime {
   /** The S3 stand-in, then the primary, then what sets archiving up (Docker: the runner; Kubernetes: the stanza Job). */
   deployPrimary(): Promise<void>;
   deployReplica(name: string): Promise<void>;
+  /**
+   * What a `pulumi up` changing only rendered settings (`postgresql.conf`, keyed by rendered file
+   * name) hands every member, restarting none: the proof restarts them in the order it tests.
+   * Docker: the files a replaced container is created with (its uploads); Kubernetes: the
+   * ConfigMaps holding them, which the kubelet rewrites in running pods.
+   */
+  deliverSettings(files: Readonly<Record<string, string>>): Promise<void>;
   /** A scheduled backup (and its verify) as the platform runs it; output of every step. */
   scheduledBackup(kind: "full" | "diff"): Promise<RunResult>;
   /** A container like the primary's with a fresh volume, its own host name, running `argv` (after the init). */

@@ -9,6 +9,7 @@ import { BACKUP_PROOFS } from "./backup-proofs";
 import { Member } from "./member";
 import { pollUntil } from "./poll";
 import type { ProvingCluster } from "./proving-cluster";
+import { ROLLOUT_PROOFS } from "./rollout-proofs";
 import { type PgSetting, settingMatches } from "./settings";
 
 /**
@@ -731,4 +732,5 @@ export const PROOFS: readonly Proof[] = [
   memoryAtFullLoad,
   ...BACKUP_PROOFS,
   ...ALERT_PROOFS,
+  ...ROLLOUT_PROOFS,
 ];
