@@ -238,6 +238,54 @@ export function renderPgbackrestRunnerConf(model: ClusterModel): string {
   ]);
 }
 
+/**
+ * pgbackrest.conf of the restore drill: the repository (read with the drill's own credentials:
+ * read-only where the store has read-only identities) and the scratch copy as pg1. No
+ * archive-push settings, no TLS server, no pg1-host: the drill reaches no member. pgBackRest has
+ * no read-only mode of its own; the copy never archives (restore's --archive-mode=off, and the
+ * drill's postgresql.conf) and its credentials cannot write.
+ */
+export function renderPgbackrestDrillConf(model: ClusterModel): string {
+  const { layout, archive, postgres } = model;
+  const scratch = layout.drill.scratchDir;
+  return renderConfig(model, "pgbackrest.conf of the restore drill", [
+    {
+      name: "global",
+      options: [
+        ...repositoryOptions(model),
+        { key: "process-max", value: model.resources.drill.cpus },
+        {
+          key: "log-level-console",
+          value: "info",
+          reason:
+            "The drill's log is where operators look; archive-get's \"unable to find <segment>\" lines reach " +
+            "PostgreSQL's log at this level, and the drill names a missing segment from them.",
+        },
+        {
+          key: "log-level-file",
+          value: "off",
+          reason: "The job log holds everything; the scratch copy is removed.",
+        },
+        { key: "lock-path", value: `${scratch}/lock` },
+        { key: "log-path", value: `${scratch}/log` },
+      ],
+    },
+    {
+      name: archive.stanza,
+      options: [
+        {
+          key: "pg1-path",
+          value: `${scratch}/pgdata`,
+          reason: "The scratch copy: never a member's data directory.",
+        },
+        { key: "pg1-port", value: layout.port },
+        { key: "pg1-socket-path", value: scratch },
+        { key: "pg1-user", value: postgres.superuser },
+      ],
+    },
+  ]);
+}
+
 /** Seconds each S3 read or write of archive-push may stall before it is retried. */
 export const ARCHIVE_PUSH_IO_TIMEOUT_SECONDS = 10;
 
