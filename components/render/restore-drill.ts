@@ -70,7 +70,7 @@ const DRILL_SHARED_BUFFERS = "128MB";
  *    directory emptied, by an EXIT trap, also when a step failed.
  *
  * It fails (exit 1, `restore-drill: FAILED: <why>`) when the restore fails (a damaged backup
- * file: pgBackRest's error is shown), when PostgreSQL stops during recovery (a WAL segment the
+ * file: pgBackRest's error, and the files `pgbackrest verify` finds damaged), when PostgreSQL stops during recovery (a WAL segment the
  * backup needs is missing: the segment archive-get could not find is named), when recovery ended
  * at a gap before the newest archived segment (data that is in the archive would be lost), and
  * when pg_amcheck reports corruption.
@@ -87,6 +87,14 @@ export function renderRestoreDrill(model: ClusterModel): string {
     `--process-max=${model.resources.drill.cpus}`,
     "--archive-mode=off",
     "--log-level-console=info",
+  ]);
+  // Read-only: names the damaged files when a restore failed (pgBackRest's restore error, e.g.
+  // "lz4 error: ERROR_decompressionFailed", does not name the file).
+  const verify = shellCommand([
+    ...drillPgbackrest(model, "verify"),
+    "--output=text",
+    "--log-level-console=info",
+    "--log-level-stderr=off",
   ]);
   const header = commentLines([
     ...generatedHeader(model, "restore-drill.sh"),
@@ -154,7 +162,11 @@ ${restore} --set="$label" > "$scratch/restore.log" 2>&1
 status=$?
 cat "$scratch/restore.log"
 if [ "$status" -ne 0 ]; then
-  fail "pgbackrest restore of backup $label exited $status: $(grep -E 'ERROR|WARN' "$scratch/restore.log" | tail -n 3 | tr '\\n' ' ')"
+  error=$(grep -A 2 'ERROR' "$scratch/restore.log" | grep -v 'restore command end' | head -n 3 | tr '\\n' ' ')
+  echo "restore-drill: pgbackrest restore failed; pgbackrest verify names the damaged files:" >&2
+  damaged=$(${verify} 2>&1 | sed -n "s/^.* P[0-9]* *INFO: \\(.*'[^']*'.*\\)$/\\1/p" | sort -u)
+  printf '%s\\n' "$damaged" >&2
+  fail "pgbackrest restore of backup $label exited $status: $error; verify: $(printf '%s' "$damaged" | tr '\\n' ';')"
 fi
 restored=$(now)
 
