@@ -202,7 +202,8 @@ export const drillFailsOnCorruptFile: Proof = {
       failure.output.includes(restoredName),
       `the file ${restoredName} is not named:\n${failure.output}`,
     );
-    return { figure: `drill failed: ${failure.reason.slice(0, 200)}` };
+    const verified = /verify: (.*)$/.exec(failure.reason)?.[1] ?? "";
+    return { figure: `drill failed, naming ${verified || restoredName}: ${failure.reason.slice(0, 120)}` };
   },
 };
 
