@@ -140,8 +140,10 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 sql() { psql --no-psqlrc --quiet --tuples-only --no-align --host="$scratch" --port=${layout.port} --username=${q(postgres.superuser)} --dbname=postgres --no-password --command="$1"; }
 
-# A drill that was killed leaves its copy: the scratch directory is the drill's alone, emptied first.
+# A drill that was killed leaves its copy (and in dev, where the runner lives on, perhaps its
+# PostgreSQL): the scratch directory is the drill's alone, stopped and emptied first.
 mkdir -p "$scratch" || fail "cannot create the scratch directory $scratch"
+[ ! -f "$data/postmaster.pid" ] || pg_ctl stop --pgdata="$data" --mode=immediate --wait --timeout=60 >/dev/null 2>&1 || true
 find "$scratch" -mindepth 1 -maxdepth 1 -exec rm -rf {} + || fail "cannot empty the scratch directory $scratch"
 mkdir -m 0700 "$data" || fail "cannot create $data"
 
