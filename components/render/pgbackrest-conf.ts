@@ -242,8 +242,9 @@ export function renderPgbackrestRunnerConf(model: ClusterModel): string {
  * pgbackrest.conf of the restore drill: the repository (read with the drill's own credentials:
  * read-only where the store has read-only identities) and the scratch copy as pg1. No
  * archive-push settings, no TLS server, no pg1-host: the drill reaches no member. pgBackRest has
- * no read-only mode of its own; the copy never archives (restore's --archive-mode=off, and the
- * drill's postgresql.conf) and its credentials cannot write.
+ * no read-only repository option (2.45's `help restore`; feature request pgbackrest/pgbackrest#2334,
+ * where the maintainers point to read-only access at the storage instead): the copy never archives
+ * (restore's --archive-mode=off, and the drill's postgresql.conf) and its credentials cannot write.
  */
 export function renderPgbackrestDrillConf(model: ClusterModel): string {
   const { layout, archive, postgres } = model;
