@@ -2,6 +2,7 @@ import type { ClusterModel } from "../spec/build-cluster-spec";
 import { PGBACKREST_VERSION } from "../spec/image";
 import { primaryHost } from "../spec/layout";
 import { commentLines, generatedHeader } from "./generated-header";
+import { drillDataDir } from "./restore-drill";
 
 /**
  * Common Name of the backup runner's client certificate. The platforms issue the runner's

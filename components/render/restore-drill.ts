@@ -26,14 +26,10 @@ export function drillDataDir(model: ClusterModel): string {
  * empties it at every start and end. Refused at render time, whatever a layout override says.
  */
 export function assertDrillScratch(model: ClusterModel): void {
-  const { scratchDir, volumeDir, dataDir } = {
-    scratchDir: model.layout.drill.scratchDir,
-    volumeDir: model.layout.volumeDir,
-    dataDir: model.layout.dataDir,
-  };
+  const { scratchDir } = model.layout.drill;
   const within = (path: string, dir: string) =>
     path === dir || path.startsWith(`${dir.replace(/\/+$/, "")}/`);
-  for (const live of [volumeDir, dataDir]) {
+  for (const live of [model.layout.volumeDir, model.layout.dataDir]) {
     if (within(scratchDir, live) || within(live, scratchDir)) {
       throw new Error(
         `restore drill: layout.drill.scratchDir ${scratchDir} overlaps the members' ${live}; the drill empties its scratch directory, so it must be a path of its own (e.g. /var/lib/postgresql/restore-drill)`,
@@ -44,7 +40,8 @@ export function assertDrillScratch(model: ClusterModel): void {
 
 /**
  * Shared buffers of the drill's PostgreSQL. Recovery replays WAL in order and pg_amcheck reads
- * each relation once: a large buffer pool buys little, and the drill runs in the runner's 1 GiB.
+ * each relation once: a large buffer pool buys little, and in dev the drill shares the runner's
+ * container and its memory limit.
  */
 const DRILL_SHARED_BUFFERS = "128MB";
 
