@@ -277,7 +277,7 @@ export function renderPgbackrestDrillConf(model: ClusterModel): string {
       options: [
         {
           key: "pg1-path",
-          value: `${scratch}/pgdata`,
+          value: drillDataDir(model),
           reason: "The scratch copy: never a member's data directory.",
         },
         { key: "pg1-port", value: layout.port },
