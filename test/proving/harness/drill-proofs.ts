@@ -129,7 +129,7 @@ const describe = (s: DrillSummary) =>
 const LARGER_FACTOR = 5;
 
 export const drillPasses: Proof = {
-  id: 40,
+  id: 60,
   title:
     "restore drill on a healthy repository: restores the newest backup and the archive into scratch space, recovers, passes pg_amcheck, reports RTO and data age, leaves nothing behind; RTO at two database sizes",
   async run(cluster) {
@@ -172,7 +172,7 @@ export const drillPasses: Proof = {
 };
 
 export const drillFailsOnCorruptFile: Proof = {
-  id: 41,
+  id: 61,
   title: "one byte changed in a file of the newest backup in S3 fails the restore drill, saying why",
   async run(cluster) {
     const { label } = await newestBackup(cluster);
@@ -208,7 +208,7 @@ export const drillFailsOnCorruptFile: Proof = {
 };
 
 export const drillFailsOnMissingWal: Proof = {
-  id: 42,
+  id: 62,
   title: "a WAL segment the newest backup needs removed from S3 fails the restore drill, naming the segment",
   async run(cluster) {
     const { label, archiveStart } = await newestBackup(cluster);
@@ -239,7 +239,7 @@ export const drillFailsOnMissingWal: Proof = {
 };
 
 export const drillCannotWrite: Proof = {
-  id: 43,
+  id: 63,
   title:
     "the restore drill's credentials cannot write or delete in the repository: pgbackrest expire of a backup with them is refused, and the backup stays",
   async run(cluster) {
