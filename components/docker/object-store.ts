@@ -55,6 +55,8 @@ export const STORE_IDENTITIES = { pgbackrest: "pgbackrest", drill: "restore-dril
  * SeaweedFS's S3 identity file: pgBackRest's identity, allowed everything on this store (it holds
  * one repository), and the restore drill's, allowed only to read and list (SeaweedFS's S3
  * actions "Read" and "List"): a drill can never write, replace or delete a repository file.
+ * Per-identity action lists: SeaweedFS wiki "Amazon-S3-API", section S3 Authentication (actions
+ * Read, Write, List, Tagging, Admin), read with the search tool on 2026-12-01.
  */
 export function s3IdentityConfig(writer: S3KeyPair, drill: S3KeyPair): string {
   return JSON.stringify({
