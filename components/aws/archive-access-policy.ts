@@ -42,6 +42,46 @@ export function archiveAccessPolicy(archive: ArchiveSpec, bucketArn: string, kms
   };
 }
 
+/** Tag naming what an IAM identity of the stack is for; the restore drill's is read-only (policy aws-drill-read-only). */
+export const ACCESS_PURPOSE_TAG = "pgstack:access";
+export const DRILL_ACCESS_PURPOSE = "restore-drill";
+
+/** S3 actions that change a repository: none may reach the restore drill's identity. */
+export const REPOSITORY_WRITE_ACTIONS = ["s3:PutObject", "s3:DeleteObject"] as const;
+
+/**
+ * The restore drill's access: list the repository's prefix and read its objects, decrypt with the
+ * bucket's key. No PutObject, no DeleteObject, no GenerateDataKey: the drill restores from the
+ * repository and can never write, replace or delete a backup or a WAL segment, nor archive into it.
+ */
+export function archiveReadAccessPolicy(archive: ArchiveSpec, bucketArn: string, kmsKeyArn: string) {
+  const prefix = repositoryPrefix(archive);
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "ListRepository",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: [bucketArn],
+        Condition: { StringLike: { "s3:prefix": [`${prefix}/*`] } },
+      },
+      {
+        Sid: "ReadRepository",
+        Effect: "Allow",
+        Action: ["s3:GetObject"],
+        Resource: [`${bucketArn}/${prefix}/*`],
+      },
+      {
+        Sid: "DecryptWithBucketKey",
+        Effect: "Allow",
+        Action: ["kms:Decrypt"],
+        Resource: [kmsKeyArn],
+      },
+    ],
+  };
+}
+
 /**
  * Trust policy of the IRSA role: only tokens issued by the cluster's OIDC provider, for exactly
  * the given service accounts (`system:serviceaccount:<namespace>:<name>`), meant for STS.

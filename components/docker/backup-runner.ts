@@ -59,6 +59,8 @@ export interface BackupRunnerArgs {
   readonly network: docker.Network;
   readonly secrets: ClusterSecretValues;
   readonly s3: S3Credentials | undefined;
+  /** The restore drill's S3 keys (read-only with the local store). */
+  readonly drillS3: S3Credentials | undefined;
   readonly ca: StackCertificateAuthority;
   /** The primary: the runner starts once it is healthy. */
   readonly primary: docker.Container;
@@ -68,7 +70,9 @@ export interface BackupRunnerArgs {
  * The backup runner: pgBackRest's repository host. It reaches the primary through the pgBackRest
  * TLS server there with a client certificate of the stack's CA (CN RUNNER_CLIENT_CN, the only one
  * `tls-server-auth` admits), and runs the full and differential backups, each followed by verify,
- * on `spec.archive.schedules` with supercronic (see image/Dockerfile for why that scheduler).
+ * on `spec.archive.schedules`, and the restore drill on `spec.archive.drillSchedule`, with
+ * supercronic (see image/Dockerfile for why that scheduler). The drill restores into a scratch
+ * directory of this container (no member volume is mounted here) with its own read-only keys.
  */
 export function backupRunner(
   resourceName: string,
@@ -93,7 +97,14 @@ export function backupRunner(
         "TZ=UTC",
         ...(spec.monitoring.enabled ? [`${PUSHGATEWAY_ENV}=${spec.monitoring.pushgatewayUrl}`] : []),
       ],
-      uploads: runnerUploads(spec, args.secrets, args.s3, certificate, args.ca.certPem, backupCrontab(spec)),
+      uploads: runnerUploads(
+        spec,
+        args.secrets,
+        { runner: args.s3, drill: args.drillS3 },
+        certificate,
+        args.ca.certPem,
+        backupCrontab(spec),
+      ),
       networksAdvanced: [{ name: args.network.name }],
       healthcheck: {
         // Ready (the marker: stanza, check and a first backup done) and the primary's TLS server

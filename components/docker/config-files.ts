@@ -101,16 +101,19 @@ export function memberTlsUploads(
   ];
 }
 
-/** The backup runner's config, secrets, client certificate and schedule. */
+/**
+ * The backup runner's config, secrets, client certificate and schedule, and the restore drill's
+ * config, script and secret include file (the cipher pass and the drill's own S3 keys).
+ */
 export function runnerUploads(
   spec: ClusterSpec,
   secrets: ClusterSecretValues,
-  s3: S3Credentials | undefined,
+  s3: { readonly runner: S3Credentials | undefined; readonly drill: S3Credentials | undefined },
   certificate: IssuedCertificate,
   caPem: pulumi.Input<string>,
   crontab: string,
 ): Upload[] {
-  const { runner } = spec.layout;
+  const { runner, drill } = spec.layout;
   return [
     configFile(`${runner.configDir}/pgbackrest.conf`, spec.files["pgbackrest-runner.conf"]),
     configFile(`${spec.layout.configDir}/${BACKUP_CRONTAB}`, crontab),
@@ -133,7 +136,13 @@ export function runnerUploads(
       : []),
     secretFile(
       `${runner.includeDir}/${PGBACKREST_SECRET_INCLUDE_FILE}`,
-      pgbackrestSecretInclude(spec, secrets.repoCipherPass, s3),
+      pgbackrestSecretInclude(spec, secrets.repoCipherPass, s3.runner),
+    ),
+    configFile(`${drill.configDir}/pgbackrest.conf`, spec.files["pgbackrest-drill.conf"]),
+    configFile(`${spec.layout.configDir}/restore-drill.sh`, spec.files["restore-drill.sh"], READ_ONLY_SCRIPT),
+    secretFile(
+      `${drill.includeDir}/${PGBACKREST_SECRET_INCLUDE_FILE}`,
+      pgbackrestSecretInclude(spec, secrets.repoCipherPass, s3.drill),
     ),
     configFile(`${runner.tlsDir}/${PGBACKREST_TLS_FILES.runnerCert}`, certificate.certPem),
     secretFile(`${runner.tlsDir}/${PGBACKREST_TLS_FILES.runnerKey}`, certificate.keyPem),

@@ -44,19 +44,40 @@ export interface ObjectStore {
   readonly container: docker.Container;
   /** The identity pgBackRest signs its requests with (secret Outputs). */
   readonly credentials: S3Credentials;
+  /** The restore drill's identity: read and list only (secret Outputs). */
+  readonly drillCredentials: S3Credentials;
 }
 
-/** SeaweedFS's S3 identity file: one identity, allowed everything on this store (it holds one repository). */
-export function s3IdentityConfig(accessKey: string, secretKey: string): string {
+/** SeaweedFS identity names: the repository's writer, and the restore drill's reader. */
+export const STORE_IDENTITIES = { pgbackrest: "pgbackrest", drill: "restore-drill" } as const;
+
+/**
+ * SeaweedFS's S3 identity file: pgBackRest's identity, allowed everything on this store (it holds
+ * one repository), and the restore drill's, allowed only to read and list (SeaweedFS's S3
+ * actions "Read" and "List"): a drill can never write, replace or delete a repository file.
+ * Per-identity action lists: SeaweedFS wiki "Amazon-S3-API", section S3 Authentication (actions
+ * Read, Write, List, Tagging, Admin), read with the search tool on 2026-12-01.
+ */
+export function s3IdentityConfig(writer: S3KeyPair, drill: S3KeyPair): string {
   return JSON.stringify({
     identities: [
       {
-        name: "pgbackrest",
-        credentials: [{ accessKey, secretKey }],
+        name: STORE_IDENTITIES.pgbackrest,
+        credentials: [{ accessKey: writer.accessKey, secretKey: writer.secretKey }],
         actions: ["Admin", "Read", "Write", "List", "Tagging"],
+      },
+      {
+        name: STORE_IDENTITIES.drill,
+        credentials: [{ accessKey: drill.accessKey, secretKey: drill.secretKey }],
+        actions: ["Read", "List"],
       },
     ],
   });
+}
+
+export interface S3KeyPair {
+  readonly accessKey: string;
+  readonly secretKey: string;
 }
 
 /** The `weed mini` command of a stack's store: TLS, one identity from a file, the bucket created at start. */
@@ -111,23 +132,34 @@ export function objectStore(
   const containerName = layout.s3Endpoint;
 
   // Stable across updates; protected with the data, since the repository is useless without them.
-  const accessKeyId = new random.RandomPassword(
-    `${resourceName}-access-key`,
-    { length: 20, special: false, upper: true, lower: false, numeric: true },
-    dataResourceOptions(spec, parent),
-  );
-  const secretAccessKey = new random.RandomPassword(
-    `${resourceName}-secret-key`,
-    { length: 40, special: false },
-    dataResourceOptions(spec, parent),
-  );
-  const credentials: S3Credentials = {
-    accessKeyId: pulumi.secret(accessKeyId.result),
-    secretAccessKey: pulumi.secret(secretAccessKey.result),
+  const keyPair = (prefix: string): S3Credentials => {
+    const accessKeyId = new random.RandomPassword(
+      `${prefix}-access-key`,
+      { length: 20, special: false, upper: true, lower: false, numeric: true },
+      dataResourceOptions(spec, parent),
+    );
+    const secretAccessKey = new random.RandomPassword(
+      `${prefix}-secret-key`,
+      { length: 40, special: false },
+      dataResourceOptions(spec, parent),
+    );
+    return {
+      accessKeyId: pulumi.secret(accessKeyId.result),
+      secretAccessKey: pulumi.secret(secretAccessKey.result),
+    };
   };
+  const credentials = keyPair(resourceName);
+  const drillCredentials = keyPair(`${resourceName}-drill`);
   const identities = pulumi
-    .all([credentials.accessKeyId, credentials.secretAccessKey])
-    .apply(([accessKey, secretKey]) => s3IdentityConfig(accessKey, secretKey));
+    .all([
+      credentials.accessKeyId,
+      credentials.secretAccessKey,
+      drillCredentials.accessKeyId,
+      drillCredentials.secretAccessKey,
+    ])
+    .apply(([accessKey, secretKey, drillKey, drillSecret]) =>
+      s3IdentityConfig({ accessKey, secretKey }, { accessKey: drillKey, secretKey: drillSecret }),
+    );
 
   // "localhost" too: the container's own health probe connects there and verifies the certificate.
   const certificate = ca.issueServer("s3", [layout.s3Endpoint, "localhost"]);
@@ -172,5 +204,5 @@ export function objectStore(
     },
     { parent, deleteBeforeReplace: true, additionalSecretOutputs: ["uploads"] },
   );
-  return { container, credentials };
+  return { container, credentials, drillCredentials };
 }

@@ -71,15 +71,20 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
     const image = postgresImage(`${name}-image`, spec, this);
 
     let s3: S3Credentials | undefined;
+    // The restore drill's keys: the store's read-only identity; AWS keys given in config are the
+    // stack's own (no IAM here to make a read-only user from them).
+    let drillS3: S3Credentials | undefined;
     const storeReady: pulumi.Resource[] = [];
     if (spec.archive.store === "local") {
       const store = objectStore(`${name}-s3`, spec, networks.cluster, ca, this);
       s3 = store.credentials;
+      drillS3 = store.drillCredentials;
       storeReady.push(store.container);
       // The container is created with `wait: true`: it exists in state only once healthy.
       this.bucketReady = store.container.id.apply((id) => id !== "");
     } else {
       s3 = awsCredentials(spec, secrets.archiveAccessKeyId, secrets.archiveSecretAccessKey);
+      drillS3 = s3;
       this.bucketReady = pulumi.output(true);
     }
 
@@ -188,6 +193,7 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
         network: networks.cluster,
         secrets,
         s3,
+        drillS3,
         ca,
         primary: containers.get(primary.name) as docker.Container,
       },

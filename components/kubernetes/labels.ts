@@ -1,7 +1,7 @@
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
 
-/** What a pod of the stack is: a database member, the backup runner, or the Pushgateway. */
-export type Component = "database" | "backup" | "monitoring";
+/** What a pod of the stack is: a database member, the backup runner, its restore drill, or the Pushgateway. */
+export type Component = "database" | "backup" | "restore-drill" | "monitoring";
 
 /** Label naming the member a database pod serves (`primary`, `replica-1`, ...). */
 export const MEMBER_LABEL = "pgstack.io/member";

@@ -21,6 +21,9 @@ export const objectNames = (spec: ClusterSpec) => ({
   backupTls: `${spec.name}-backup-tls`,
   backupFull: `${spec.name}-backup-full`,
   backupDiff: `${spec.name}-backup-diff`,
+  restoreDrill: `${spec.name}-restore-drill`,
+  drillServiceAccount: `${spec.name}-restore-drill`,
+  drillPgbackrestSecrets: `${spec.name}-pgbackrest-drill`,
 });
 
 /**

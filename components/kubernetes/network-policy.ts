@@ -22,7 +22,8 @@ const DNS_PEER: Peer = {
  *   reads the certificate it presents), nothing else;
  * - the pgBackRest TLS server on the primary accepts only the backup runner;
  * - members may reach each other's PostgreSQL, DNS and S3; the runner the primary's TLS server,
- *   DNS and S3 (and the members' PostgreSQL for the certificate report).
+ *   DNS and S3 (and the members' PostgreSQL for the certificate report); the restore drill only DNS and S3
+ *   (it reaches no member), and nothing reaches it.
  * "S3" (and STS, for IRSA) is its port anywhere outside the pod network, or exactly the CIDRs of
  * spec.network.awsEgressCidrs where the operator names them.
  */
@@ -33,6 +34,7 @@ export function stackNetworkPolicies(
 ): k8s.networking.v1.NetworkPolicy[] {
   const database = componentSelector(spec, "database");
   const backup = componentSelector(spec, "backup");
+  const drill = componentSelector(spec, "restore-drill");
   const primary = spec.members.find((member) => member.role === "primary");
   if (!primary) throw new Error(`${spec.name}: the spec has no primary member`);
 
@@ -114,6 +116,12 @@ export function stackNetworkPolicies(
         dns,
         s3,
       ],
+    }),
+    policy("restore-drill", {
+      podSelector: { matchLabels: drill },
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [],
+      egress: [dns, s3],
     }),
   ];
 }

@@ -23,6 +23,37 @@ export interface FileSources {
 }
 
 /**
+ * The restore drill's files: its pgBackRest config and include file (its own Secret: the cipher
+ * pass and, with static keys, its read-only keys), its script, and report-job.sh. Nothing of the
+ * runner's (no client certificate: the drill reaches no member) and no member file.
+ */
+export function drillFiles(
+  spec: ClusterSpec,
+  sources: { readonly files: pulumi.Input<string>; readonly drillPgbackrest: pulumi.Input<string> },
+): MountedFile[] {
+  const { layout } = spec;
+  const script = (key: string): MountedFile => ({
+    path: `${layout.configDir}/${key}`,
+    source: { configMap: sources.files },
+    key,
+  });
+  return [
+    {
+      path: `${layout.drill.configDir}/pgbackrest.conf`,
+      source: { configMap: sources.files },
+      key: "pgbackrest-drill.conf",
+    },
+    {
+      path: `${layout.drill.includeDir}/${PGBACKREST_SECRET_INCLUDE_FILE}`,
+      source: { secret: sources.drillPgbackrest },
+      key: PGBACKREST_SECRET_INCLUDE_FILE,
+    },
+    script("restore-drill.sh"),
+    ...(spec.monitoring.enabled ? [script(REPORT_JOB_SCRIPT)] : []),
+  ];
+}
+
+/**
  * The files each kind of container sees, at the paths of spec.layout and under the names the
  * rendered configs and commands use. Each container gets only the groups it needs.
  */

@@ -14,6 +14,7 @@ import { objectNames, serviceHost } from "./names";
 import { stackNamespace } from "./namespace";
 import { stackNetworkPolicies } from "./network-policy";
 import { stackDisruptionBudgets } from "./pod-disruption-budget";
+import { restoreDrillCronJob } from "./restore-drill-cronjob";
 import { stackSecrets } from "./secrets";
 import { stackServiceAccounts } from "./service-accounts";
 import { stackServices } from "./services";
@@ -92,6 +93,7 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
               kmsKeyArn: bucket.kmsKeyArn,
               namespace: spec.network.namespace,
               serviceAccounts: [names.databaseServiceAccount, names.backupServiceAccount],
+              drillServiceAccount: names.drillServiceAccount,
               tags,
             },
             child,
@@ -105,14 +107,26 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
             secretAccessKey: access?.secretAccessKey as pulumi.Output<string>,
           });
 
-    const accounts = stackServiceAccounts(spec, namespace, access?.roleArn, child);
+    // The restore drill's own keys: read-only, created with the stack's; keys given in config are
+    // the stack's own, and the drill can only use them (no IAM user is created to narrow them).
+    const drillS3Keys: S3Credentials | undefined =
+      spec.archive.keyType !== "shared"
+        ? undefined
+        : access?.drillAccessKeyId !== undefined && access.drillSecretAccessKey !== undefined
+          ? { accessKeyId: access.drillAccessKeyId, secretAccessKey: access.drillSecretAccessKey }
+          : s3Keys;
+    const accounts = stackServiceAccounts(spec, namespace, access?.roleArn, access?.drillRoleArn, child);
     const identity =
       spec.archive.keyType === "web-id" && access?.roleArn !== undefined
         ? webIdentity(access.roleArn)
         : undefined;
+    const drillIdentity =
+      spec.archive.keyType === "web-id" && access?.drillRoleArn !== undefined
+        ? webIdentity(access.drillRoleArn)
+        : undefined;
     const files = renderedFilesConfigMap(spec, namespace, child);
     const settings = settingsConfigMap(spec, namespace, child);
-    const stackSecretObjects = stackSecrets(spec, namespace, secrets, s3Keys, child);
+    const stackSecretObjects = stackSecrets(spec, namespace, secrets, s3Keys, drillS3Keys, child);
     const certificates = stackCertificates(spec, namespace, RUNNER_CLIENT_CN, child);
     const services = stackServices(spec, namespace, child);
     const networkPolicies = stackNetworkPolicies(spec, namespace, child);
@@ -165,6 +179,19 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
     };
     const stanza = stanzaJob(spec, runner, { ...child, dependsOn: [primaryStatefulSet, ...networkPolicies] });
     backupCronJobs(spec, runner, { ...child, dependsOn: [stanza] });
+    restoreDrillCronJob(
+      spec,
+      {
+        namespace,
+        serviceAccountName: accounts.drill.metadata.name,
+        sources: {
+          files: files.metadata.name,
+          drillPgbackrest: stackSecretObjects.drillPgbackrest.metadata.name,
+        },
+        webIdentity: drillIdentity,
+      },
+      { ...child, dependsOn: [stanza] },
+    );
 
     this.spec = pulumi.output(spec);
     this.namespace = namespace;

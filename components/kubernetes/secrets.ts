@@ -13,6 +13,8 @@ export interface StackSecrets {
   readonly passwords: k8s.core.v1.Secret;
   /** pgBackRest's secret include file (PGBACKREST_SECRET_INCLUDE_FILE). */
   readonly pgbackrest: k8s.core.v1.Secret;
+  /** The restore drill's include file: the cipher pass and, with static keys, its read-only keys. */
+  readonly drillPgbackrest: k8s.core.v1.Secret;
 }
 
 /**
@@ -26,6 +28,7 @@ export function stackSecrets(
   namespace: pulumi.Input<string>,
   secrets: ClusterSecretValues,
   s3Keys: S3Credentials | undefined,
+  drillS3Keys: S3Credentials | undefined,
   opts: pulumi.CustomResourceOptions,
 ): StackSecrets {
   const names = objectNames(spec);
@@ -55,5 +58,19 @@ export function stackSecrets(
     },
     opts,
   );
-  return { passwords, pgbackrest };
+  const drillInclude = pgbackrestSecretInclude(spec, secrets.repoCipherPass, drillS3Keys);
+  const drillPgbackrest = new k8s.core.v1.Secret(
+    names.drillPgbackrestSecrets,
+    {
+      metadata: {
+        name: names.drillPgbackrestSecrets,
+        namespace,
+        labels: recommendedLabels(spec, "restore-drill"),
+      },
+      type: "Opaque",
+      stringData: { [PGBACKREST_SECRET_INCLUDE_FILE]: pulumi.secret(drillInclude) },
+    },
+    opts,
+  );
+  return { passwords, pgbackrest, drillPgbackrest };
 }

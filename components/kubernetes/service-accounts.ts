@@ -10,10 +10,12 @@ export const IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn";
 export interface StackServiceAccounts {
   readonly database: k8s.core.v1.ServiceAccount;
   readonly backup: k8s.core.v1.ServiceAccount;
+  /** The restore drill's: IRSA to its own read-only role. */
+  readonly drill: k8s.core.v1.ServiceAccount;
 }
 
 /**
- * One identity for the database members and one for the backup runner. Neither talks to the
+ * One identity for the database members, one for the backup runner, one for the restore drill. Neither talks to the
  * Kubernetes API, so no API token is mounted; IRSA (roleArn set) projects its own STS-audience
  * token through the webhook, independent of that setting.
  */
@@ -21,10 +23,11 @@ export function stackServiceAccounts(
   spec: ClusterSpec,
   namespace: pulumi.Input<string>,
   roleArn: pulumi.Input<string> | undefined,
+  drillRoleArn: pulumi.Input<string> | undefined,
   opts: pulumi.CustomResourceOptions,
 ): StackServiceAccounts {
   const names = objectNames(spec);
-  const account = (name: string, component: Component) =>
+  const account = (name: string, component: Component, roleArn: pulumi.Input<string> | undefined) =>
     new k8s.core.v1.ServiceAccount(
       name,
       {
@@ -39,7 +42,8 @@ export function stackServiceAccounts(
       opts,
     );
   return {
-    database: account(names.databaseServiceAccount, "database"),
-    backup: account(names.backupServiceAccount, "backup"),
+    database: account(names.databaseServiceAccount, "database", roleArn),
+    backup: account(names.backupServiceAccount, "backup", roleArn),
+    drill: account(names.drillServiceAccount, "restore-drill", drillRoleArn),
   };
 }

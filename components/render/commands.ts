@@ -96,6 +96,7 @@ export function renderCommands(model: ClusterModel): RenderedCommands {
     runnerVerify: runnerPgbackrest(model, "verify"),
     verifyRepository: ["sh", script("verify-repository.sh")],
     runnerInfo: runnerPgbackrest(model, "info"),
+    restoreDrill: ["sh", script("restore-drill.sh")],
     pgbackrestServer: [
       "pgbackrest",
       "server",

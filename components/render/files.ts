@@ -6,9 +6,14 @@ import { renderInitRoles } from "./init-roles";
 import { renderStartMember } from "./member-entrypoint";
 import { renderPgHbaConf } from "./pg-hba-conf";
 import { renderPgIdentConf } from "./pg-ident-conf";
-import { renderPgbackrestConf, renderPgbackrestRunnerConf } from "./pgbackrest-conf";
+import {
+  renderPgbackrestConf,
+  renderPgbackrestDrillConf,
+  renderPgbackrestRunnerConf,
+} from "./pgbackrest-conf";
 import { renderPostgresqlConf } from "./postgresql-conf";
 import { renderBootstrapReplica } from "./replica-bootstrap";
+import { renderRestoreDrill } from "./restore-drill";
 import { renderSwitchoverCheck } from "./switchover";
 import { renderVerifyRepository } from "./verify-repository";
 
@@ -27,5 +32,7 @@ export function renderFiles(model: ClusterModel): RenderedFiles {
     "start-member.sh": renderStartMember(model),
     "switchover-check.sh": renderSwitchoverCheck(model),
     "verify-repository.sh": renderVerifyRepository(model),
+    "pgbackrest-drill.conf": renderPgbackrestDrillConf(model),
+    "restore-drill.sh": renderRestoreDrill(model),
   };
 }

@@ -27,7 +27,26 @@ export const JOB_METRICS = {
   drillLastSuccess: "pgstack_drill_last_success",
   /** Unix time the newest successful restore drill finished. */
   drillLastSuccessTime: "pgstack_drill_last_success_timestamp_seconds",
+  /** Seconds the last passed drill's `pgbackrest restore` took (files from the repository). */
+  drillRestoreSeconds: "pgstack_drill_restore_seconds",
+  /** Seconds its PostgreSQL took from start to the end of recovery (WAL replayed to the end of the archive). */
+  drillRecoverySeconds: "pgstack_drill_recovery_seconds",
+  /** Bytes of every database of the restored copy. */
+  drillDatabaseBytes: "pgstack_drill_database_bytes",
+  /** Restore plus recovery seconds per GB (1e9 bytes) of data: the RTO figure to plan with. */
+  drillRtoSecondsPerGigabyte: "pgstack_drill_rto_seconds_per_gigabyte",
+  /** Age of the newest transaction the restored copy holds, when the drill ended: how recent a restore is. */
+  drillDataAgeSeconds: "pgstack_drill_data_age_seconds",
 } as const;
+
+/** The drill's measurements, pushed with its success (report-job.sh's series file). */
+export const DRILL_MEASUREMENTS = [
+  JOB_METRICS.drillRestoreSeconds,
+  JOB_METRICS.drillRecoverySeconds,
+  JOB_METRICS.drillDatabaseBytes,
+  JOB_METRICS.drillRtoSecondsPerGigabyte,
+  JOB_METRICS.drillDataAgeSeconds,
+] as const;
 
 /** The Pushgateway job name the runner's pushes are grouped under. */
 export const PUSH_JOB = "pgstack_backup_runner";

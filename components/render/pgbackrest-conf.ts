@@ -2,6 +2,7 @@ import type { ClusterModel } from "../spec/build-cluster-spec";
 import { PGBACKREST_VERSION } from "../spec/image";
 import { primaryHost } from "../spec/layout";
 import { commentLines, generatedHeader } from "./generated-header";
+import { drillDataDir } from "./restore-drill";
 
 /**
  * Common Name of the backup runner's client certificate. The platforms issue the runner's
@@ -233,6 +234,55 @@ export function renderPgbackrestRunnerConf(model: ClusterModel): string {
           reason:
             option.key === "pg1-path" ? "A path on the primary; required here all the same." : option.reason,
         })),
+      ],
+    },
+  ]);
+}
+
+/**
+ * pgbackrest.conf of the restore drill: the repository (read with the drill's own credentials:
+ * read-only where the store has read-only identities) and the scratch copy as pg1. No
+ * archive-push settings, no TLS server, no pg1-host: the drill reaches no member. pgBackRest has
+ * no read-only repository option (2.45's `help restore`; feature request pgbackrest/pgbackrest#2334,
+ * where the maintainers point to read-only access at the storage instead): the copy never archives
+ * (restore's --archive-mode=off, and the drill's postgresql.conf) and its credentials cannot write.
+ */
+export function renderPgbackrestDrillConf(model: ClusterModel): string {
+  const { layout, archive, postgres } = model;
+  const scratch = layout.drill.scratchDir;
+  return renderConfig(model, "pgbackrest.conf of the restore drill", [
+    {
+      name: "global",
+      options: [
+        ...repositoryOptions(model),
+        { key: "process-max", value: model.resources.drill.cpus },
+        {
+          key: "log-level-console",
+          value: "info",
+          reason:
+            "The drill's log is where operators look; archive-get's \"unable to find <segment>\" lines reach " +
+            "PostgreSQL's log at this level, and the drill names a missing segment from them.",
+        },
+        {
+          key: "log-level-file",
+          value: "off",
+          reason: "The job log holds everything; the scratch copy is removed.",
+        },
+        { key: "lock-path", value: `${scratch}/lock` },
+        { key: "log-path", value: `${scratch}/log` },
+      ],
+    },
+    {
+      name: archive.stanza,
+      options: [
+        {
+          key: "pg1-path",
+          value: drillDataDir(model),
+          reason: "The scratch copy: never a member's data directory.",
+        },
+        { key: "pg1-port", value: layout.port },
+        { key: "pg1-socket-path", value: scratch },
+        { key: "pg1-user", value: postgres.superuser },
       ],
     },
   ]);

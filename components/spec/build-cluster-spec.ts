@@ -23,6 +23,12 @@ import { walRetention, walVolumeProblems } from "./wal-volume";
 const PGBACKREST_SERVER_MEMORY_BYTES = 1 * GiB;
 /** The runner's pgBackRest coordinates the backup and writes the manifest; one CPU. */
 const RUNNER_MEMORY_BYTES = 1 * GiB;
+/**
+ * The restore drill's container: a PostgreSQL with 128MB of shared_buffers (the drill's own
+ * postgresql.conf), its startup process replaying WAL, pg_amcheck's backend, and pgBackRest's
+ * restore processes (a few MiB each) before them.
+ */
+const DRILL_MEMORY_BYTES = 1 * GiB;
 
 export interface BuildOptions {
   /** Pulumi stack name (dev, prod, ...). */
@@ -118,6 +124,9 @@ export function buildClusterSpec(config: StackConfig, options: BuildOptions): Cl
       shmBytes: tuning.shmBytes,
       pgbackrestServer: { cpus: processMax(config.cpus), memoryBytes: PGBACKREST_SERVER_MEMORY_BYTES },
       runner: { cpus: 1, memoryBytes: RUNNER_MEMORY_BYTES },
+      // The member's CPUs: the drill restores with one pgBackRest process per CPU, as a real
+      // restore of the member would, so its RTO is the one an operator plans with.
+      drill: { cpus: config.cpus, memoryBytes: DRILL_MEMORY_BYTES },
       // A sleeping shell, and psql for a moment when the settings change.
       settingsReloader: { cpus: 0.05, memoryBytes: 32 * MiB },
     },

@@ -69,6 +69,11 @@ export interface ResourceSpec {
   readonly pgbackrestServer: ContainerResources;
   /** The backup runner (repository host): it only coordinates; the primary's side does the work. */
   readonly runner: ContainerResources;
+  /**
+   * The restore drill's container (Kubernetes): pgBackRest restoring with one process per CPU,
+   * then a PostgreSQL replaying WAL and pg_amcheck reading every relation once.
+   */
+  readonly drill: ContainerResources;
   /** The settings reloader beside each member's PostgreSQL (Kubernetes): a shell loop and psql. */
   readonly settingsReloader: ContainerResources;
 }
@@ -150,6 +155,15 @@ export interface Layout {
     readonly tlsDir: string;
     readonly logPath: string;
     readonly lockPath: string;
+  };
+  /**
+   * The restore drill (a job of the backup runner): its pgBackRest config and read-only
+   * credentials, and the scratch directory it restores into (never a member's volume).
+   */
+  readonly drill: {
+    readonly configDir: string;
+    readonly includeDir: string;
+    readonly scratchDir: string;
   };
 }
 
@@ -336,6 +350,10 @@ export interface RenderedFiles {
   readonly "pg_ident.conf": string;
   /** POSIX sh script of the backup runner: pgbackrest verify that exits 1 naming damaged backups and files. */
   readonly "verify-repository.sh": string;
+  /** pgBackRest config of the restore drill: the repository, read with the drill's own credentials; the scratch copy as pg1. */
+  readonly "pgbackrest-drill.conf": string;
+  /** POSIX sh script of the restore drill: restore, recover, pg_amcheck, report RTO and data age, remove the copy. */
+  readonly "restore-drill.sh": string;
 }
 
 /** Commands as argv arrays (no shell unless the argv says so). */
@@ -366,6 +384,8 @@ export interface RenderedCommands {
   readonly verifyRepository: readonly string[];
   /** The runner's `info` (add `--output=json` to read `status.code` and the backup list). */
   readonly runnerInfo: readonly string[];
+  /** restore-drill.sh: the scheduled restore drill, on the runner's schedule `archive.drillSchedule`. */
+  readonly restoreDrill: readonly string[];
   /** pgBackRest TLS server on the primary, for the runner. */
   readonly pgbackrestServer: readonly string[];
 }

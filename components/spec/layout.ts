@@ -26,6 +26,13 @@ const CONTAINER_PATHS = {
     logPath: "/var/log/pgbackrest",
     lockPath: "/tmp/pgbackrest",
   },
+  drill: {
+    configDir: "/etc/pgbackrest/drill",
+    includeDir: "/etc/pgbackrest/drill/conf.d",
+    // Beside the image's postgres home, never under volumeDir: no member volume is mounted in the
+    // drill's container, and the renderer refuses a scratch path inside or above volumeDir.
+    scratchDir: "/var/lib/postgresql/restore-drill",
+  },
 } as const;
 
 /** CA bundle in the containers: the stack's own CA, which signs the S3 store's and the members' certificates. */

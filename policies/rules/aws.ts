@@ -17,6 +17,7 @@ export const AWS = {
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   userPolicy: "aws:iam/userPolicy:UserPolicy",
   role: "aws:iam/role:Role",
+  user: "aws:iam/user:User",
   rolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
 } as const;
 
@@ -306,6 +307,115 @@ export const awsIamScopedToArchive = stackPolicy({
   },
 });
 
+/** Tag marking the restore drill's IAM identities (components/aws/archive-access-policy.ts). */
+const DRILL_TAG = { key: "pgstack:access", value: "restore-drill" } as const;
+const CRONJOB = "kubernetes:batch/v1:CronJob";
+
+/** An action that writes, replaces or deletes objects (or may: wildcards). */
+function writesObjects(action: string): boolean {
+  if (action === "*" || action === "s3:*") return true;
+  if (!action.startsWith("s3:")) return false;
+  const pattern = new RegExp(
+    `^${action
+      .slice(3)
+      .replace(/[.+?^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")}$`,
+  );
+  return [
+    "PutObject",
+    "DeleteObject",
+    "DeleteObjectVersion",
+    "AbortMultipartUpload",
+    "RestoreObject",
+    "PutObjectAcl",
+  ].some((name) => pattern.test(name));
+}
+
+/** The IAM roles and users the restore drill acts as: tagged as its own, or trusting its service account. */
+function drillIdentities(resources: readonly PolicyResource[]): PolicyResource[] {
+  const tagged = ofTypes(resources, AWS.role, AWS.user).filter(
+    (identity) => record(identity.props.tags)?.[DRILL_TAG.key] === DRILL_TAG.value,
+  );
+  // The service accounts of the pods that run restore-drill.sh.
+  const subjects = ofTypes(resources, CRONJOB).flatMap((cronJob) => {
+    const template = record(record(record(record(cronJob.props.spec)?.jobTemplate)?.spec)?.template);
+    const pod = record(template?.spec);
+    const runsDrill = list(pod?.containers).some((c) =>
+      strings(record(c)?.command).some((arg) => arg.endsWith("/restore-drill.sh")),
+    );
+    const account = text(pod?.serviceAccountName);
+    const namespace = text(record(cronJob.props.metadata)?.namespace);
+    return runsDrill && account && namespace ? [`system:serviceaccount:${namespace}:${account}`] : [];
+  });
+  const trusting = ofTypes(resources, AWS.role).filter((role) =>
+    statementsOf(policyDocument(role.props.assumeRolePolicy)).some((statement) =>
+      Object.entries(record(record(statement.Condition)?.StringEquals) ?? {}).some(
+        ([key, value]) => key.endsWith(":sub") && values(value).some((subject) => subjects.includes(subject)),
+      ),
+    ),
+  );
+  return [...new Set([...tagged, ...trusting])];
+}
+
+/** The policies attached to an IAM role or user: inline ones, and managed attachments (by ARN). */
+function attachedPolicies(identity: PolicyResource, resources: readonly PolicyResource[]): PolicyResource[] {
+  const key = identity.type === AWS.role ? "role" : "user";
+  const ids = [text(identity.props.name), text(identity.props.id), identity.name].filter(
+    (id): id is string => id !== undefined,
+  );
+  return ofTypes(resources, AWS.rolePolicy, AWS.userPolicy, AWS.rolePolicyAttachment).filter(
+    (policy) =>
+      ids.includes(text(policy.props[key]) ?? "") ||
+      (policy.propertyDependencies[key] ?? []).some((dependency) => dependency.urn === identity.urn),
+  );
+}
+
+export const awsRestoreDrillReadOnly = stackPolicy({
+  name: "aws-restore-drill-read-only",
+  description:
+    "The restore drill's IAM identity (its own role or user) may only list and read the repository: no PutObject, no DeleteObject, no wildcard, no managed policy. A drill can never overwrite, delete or archive into the backups it tests.",
+  severity: "critical",
+  remediationSteps:
+    "Give the drill's role or user only s3:ListBucket (conditioned on the repository prefix), s3:GetObject on the repository and kms:Decrypt on the bucket's key; never bind the drill's service account to the runner's role.",
+  validate: (args, report) => {
+    const identities = drillIdentities(args.resources);
+    if (identities.length === 0) args.notApplicable("no restore drill IAM identity in this stack");
+    for (const identity of identities) {
+      const policies = [...attachedPolicies(identity, args.resources)];
+      for (const policy of policies) {
+        if (policy.type === AWS.rolePolicyAttachment) {
+          report(
+            `${identity.name} (the restore drill's) has managed policy ${text(policy.props.policyArn) ?? "?"} attached: grant its read-only access inline, where it can be checked.`,
+            policy.urn,
+          );
+          continue;
+        }
+        for (const statement of iamDocuments(policy).flatMap((d) => statementsOf(d))) {
+          if (statement.Effect !== "Allow") continue;
+          const writing = values(statement.Action).filter(writesObjects);
+          if (writing.length > 0 || statement.NotAction !== undefined) {
+            report(
+              `${policy.name} statement ${text(statement.Sid) ?? "(no Sid)"} lets the restore drill's ${identity.name} ${writing.length > 0 ? writing.join(", ") : "do everything but NotAction"}: the drill may only list and read the repository.`,
+              policy.urn,
+            );
+          }
+        }
+      }
+      for (const document of identity.type === AWS.role ? iamDocuments(identity) : []) {
+        for (const statement of statementsOf(document)) {
+          const writing = values(statement.Action).filter(writesObjects);
+          if (statement.Effect === "Allow" && writing.length > 0) {
+            report(
+              `${identity.name}'s inline policy lets the restore drill ${writing.join(", ")}.`,
+              identity.urn,
+            );
+          }
+        }
+      }
+    }
+  },
+});
+
 export const awsPolicies = [
   awsBucketEncryption,
   awsBucketVersioning,
@@ -313,4 +423,5 @@ export const awsPolicies = [
   awsBucketTlsOnly,
   awsLifecycleKeepsCurrent,
   awsIamScopedToArchive,
+  awsRestoreDrillReadOnly,
 ];

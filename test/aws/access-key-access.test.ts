@@ -3,11 +3,12 @@ import {
   deployProd,
   type Json,
   MOCK_ACCESS_KEY,
+  MOCK_DRILL_ACCESS_KEY,
   type ProdStack,
   stringsIn,
   unwrap,
 } from "../kubernetes/prod-stack";
-import { expectRepositoryScoped } from "./iam-scope";
+import { expectRepositoryReadOnly, expectRepositoryScoped } from "./iam-scope";
 
 // s3Access=accessKey: an IAM user with a key, handed to pgBackRest as a secret file.
 let stack: ProdStack;
@@ -18,15 +19,46 @@ beforeAll(async () => {
 describe("access-key access to the repository (keyType shared)", () => {
   it("creates an IAM user whose only policy is scoped to the repository, and no role", () => {
     expect(stack.spec.archive.keyType).toBe("shared");
-    expect(stack.ofType("aws:iam/user:User")).toHaveLength(1);
+    expect(stack.ofType("aws:iam/user:User").map((user) => user.name)).toEqual([
+      "pgstack-prod-archive-access-user",
+      "pgstack-prod-archive-access-drill-user",
+    ]);
     expect(stack.ofType("aws:iam/role:Role")).toEqual([]);
     const policies = stack.ofType("aws:iam/userPolicy:UserPolicy");
-    expect(policies).toHaveLength(1);
+    expect(policies.map((policy) => policy.name)).toEqual([
+      "pgstack-prod-archive-access-user-policy",
+      "pgstack-prod-archive-access-drill-user-policy",
+    ]);
+    const kms = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555";
     expectRepositoryScoped(
       JSON.parse(String(unwrap(policies[0].inputs.policy))),
       "acme-pgstack-prod-wal",
       "pgstack/prod",
-      "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+      kms,
+    );
+    // The restore drill's own user: list and read only.
+    expectRepositoryReadOnly(
+      JSON.parse(String(unwrap(policies[1].inputs.policy))),
+      "acme-pgstack-prod-wal",
+      "pgstack/prod",
+      kms,
+    );
+  });
+
+  it("puts the drill's read-only key, and only it, into the drill's include Secret", () => {
+    const secret = stack.named("kubernetes:core/v1:Secret", "pgstack-prod-pgbackrest-drill");
+    const include = stringsIn(secret.inputs).find(
+      (found) => found.path === "stringData.pgstack-secrets.conf",
+    );
+    expect(include?.secret).toBe(true);
+    expect(include?.text).toBe(
+      [
+        "[global]",
+        "repo1-cipher-pass=CipherPass0b7e4a9d2c6f1e8a3b5d",
+        `repo1-s3-key=${MOCK_DRILL_ACCESS_KEY.id}`,
+        `repo1-s3-key-secret=${MOCK_DRILL_ACCESS_KEY.secret}`,
+        "",
+      ].join("\n"),
     );
   });
 

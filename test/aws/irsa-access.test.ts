@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { deployProd, type Json, type ProdStack, unwrap } from "../kubernetes/prod-stack";
-import { expectRepositoryScoped } from "./iam-scope";
+import { expectRepositoryReadOnly, expectRepositoryScoped } from "./iam-scope";
 
 // Pulumi.prod.yaml: s3Access=irsa, so pgBackRest uses web identity through the service accounts.
 let stack: ProdStack;
@@ -41,7 +41,9 @@ describe("IRSA access to the repository (keyType web-id)", () => {
   });
 
   it("the role's only policy is scoped to the repository prefix and the bucket's key", () => {
-    const policies = stack.ofType("aws:iam/rolePolicy:RolePolicy");
+    const policies = stack
+      .ofType("aws:iam/rolePolicy:RolePolicy")
+      .filter((policy) => policy.name === "pgstack-prod-archive-access-role-policy");
     expect(policies).toHaveLength(1);
     expectRepositoryScoped(
       JSON.parse(String(unwrap(policies[0].inputs.policy))),
@@ -52,22 +54,56 @@ describe("IRSA access to the repository (keyType web-id)", () => {
     expect(stack.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toEqual([]);
   });
 
+  it("the restore drill assumes a role of its own, trusted by its service account alone, that can only list and read", () => {
+    const roles = stack.ofType("aws:iam/role:Role");
+    expect(roles.map((role) => role.name)).toEqual([
+      "pgstack-prod-archive-access-role",
+      "pgstack-prod-archive-access-drill-role",
+    ]);
+    const drillRole = roles[1];
+    expect((unwrap(drillRole.inputs.tags) as Json)["pgstack:access"]).toBe("restore-drill");
+    const trust = JSON.parse(String(unwrap(drillRole.inputs.assumeRolePolicy)));
+    expect(trust.Statement[0].Condition.StringEquals[`${OIDC_URL}:sub`]).toEqual([
+      "system:serviceaccount:pgstack-prod:pgstack-prod-restore-drill",
+    ]);
+    const policies = stack
+      .ofType("aws:iam/rolePolicy:RolePolicy")
+      .filter((policy) => policy.name === "pgstack-prod-archive-access-drill-role-policy");
+    expect(policies).toHaveLength(1);
+    expectRepositoryReadOnly(
+      JSON.parse(String(unwrap(policies[0].inputs.policy))),
+      "acme-pgstack-prod-wal",
+      "pgstack/prod",
+      "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+    );
+    // The writer's role never admits the drill's service account.
+    const writerTrust = JSON.parse(String(unwrap(roles[0].inputs.assumeRolePolicy)));
+    expect(writerTrust.Statement[0].Condition.StringEquals[`${OIDC_URL}:sub`]).not.toContain(
+      "system:serviceaccount:pgstack-prod:pgstack-prod-restore-drill",
+    );
+  });
+
   it("creates no IAM user and no static key", () => {
     expect(stack.ofType("aws:iam/user:User")).toEqual([]);
     expect(stack.ofType("aws:iam/accessKey:AccessKey")).toEqual([]);
   });
 
-  it("both service accounts carry the role's ARN and mount no API token", () => {
+  it("the database's and the runner's service accounts carry the role's ARN, the drill's its own; none mounts an API token", () => {
     const accounts = stack
       .ofType("kubernetes:core/v1:ServiceAccount")
       .map((account) => unwrap(account.inputs) as Json);
     expect(accounts.map((account) => account.metadata.name).sort()).toEqual([
       "pgstack-prod-backup",
       "pgstack-prod-database",
+      "pgstack-prod-restore-drill",
     ]);
     for (const account of accounts) {
+      const role =
+        account.metadata.name === "pgstack-prod-restore-drill"
+          ? "pgstack-prod-archive-access-drill-role"
+          : "pgstack-prod-archive-access-role";
       expect(account.metadata.annotations).toEqual({
-        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/pgstack-prod-archive-access-role",
+        "eks.amazonaws.com/role-arn": `arn:aws:iam::123456789012:role/${role}`,
       });
       expect(account.automountServiceAccountToken).toBe(false);
     }

@@ -48,6 +48,37 @@ describe("archive store of a dev stack", () => {
     expect(storeCert?.inputs.dnsNames).toEqual([dev.spec.layout.s3Endpoint, "localhost"]);
   });
 
+  it("gives the restore drill its own store identity, allowed only to read and list, and only those keys", async () => {
+    const dev = await deployDockerCluster("dev");
+    const store = containerNamed(dev, "pgstack-dev-s3");
+    const identityFile = uploadsOf(store).find((u) => u.file.endsWith("/s3.json"));
+    const identities = (
+      JSON.parse(identityFile?.content ?? "{}") as {
+        identities: { name: string; credentials: { accessKey: string }[]; actions: string[] }[];
+      }
+    ).identities;
+    const drill = identities.find((identity) => identity.name === "restore-drill");
+    const writer = identities.find((identity) => identity.name === "pgbackrest");
+    expect(drill?.actions).toEqual(["Read", "List"]);
+    expect(writer?.actions).toContain("Write");
+    const drillKey = drill?.credentials[0]?.accessKey ?? "";
+    expect(drillKey).not.toBe("");
+    expect(drillKey).not.toBe(writer?.credentials[0]?.accessKey);
+    const runnerUploads = uploadsOf(containerNamed(dev, "pgstack-dev-backup-runner"));
+    const include = (dir: string) =>
+      runnerUploads.find((u) => u.file === `${dir}/${PGBACKREST_SECRET_INCLUDE_FILE}`);
+    const drillInclude = include(dev.spec.layout.drill.includeDir);
+    expect(drillInclude?.permissions).toBe("0400");
+    expect(drillInclude?.content).toContain(`repo1-s3-key=${drillKey}\n`);
+    expect(include(dev.spec.layout.runner.includeDir)?.content).not.toContain(drillKey);
+    // The drill's config names its own include directory, and no member's data directory.
+    const drillConf = runnerUploads.find(
+      (u) => u.file === `${dev.spec.layout.drill.configDir}/pgbackrest.conf`,
+    );
+    expect(drillConf?.content).toBe(dev.spec.files["pgbackrest-drill.conf"]);
+    expect(drillConf?.content).not.toContain(dev.spec.layout.dataDir);
+  });
+
   it("switches to a real AWS bucket with archiveStore=aws: no local store, egress allowed, the stack's AWS keys", async () => {
     const aws = await deployDockerCluster("dev", AWS, AWS_KEYS);
     const names = ofType(aws, CONTAINER).map((c) => c.inputs.name);

@@ -206,9 +206,15 @@ describe("backup runner", () => {
     expect(jobs).toEqual([
       `${archive.schedules.full} ${shellCommand(commands.runnerBackupFull)} && ${report("backup-full")} && ${verify}`,
       `${archive.schedules.diff} ${shellCommand(commands.runnerBackupDiff)} && ${report("backup-diff")} && ${verify}`,
+      `${archive.drillSchedule} ${shellCommand(commands.restoreDrill)}`,
     ]);
     expect(runner().inputs.envs).toEqual(["TZ=UTC", `PGSTACK_PUSHGATEWAY=${monitoring.pushgatewayUrl}`]);
-    for (const script of ["verify-repository.sh", "report-job.sh", "report-certificates.sh"]) {
+    for (const script of [
+      "verify-repository.sh",
+      "report-job.sh",
+      "report-certificates.sh",
+      "restore-drill.sh",
+    ]) {
       const upload = uploadsOf(runner()).find((u) => u.file === `${layout.configDir}/${script}`);
       expect(upload?.permissions, script).toBe("0555");
       expect(upload?.owner, script).toBe("0");

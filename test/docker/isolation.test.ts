@@ -163,7 +163,8 @@ describe("destroy safety", () => {
     const storeKeys = protectedStack.resources.filter(
       (r) => r.type === "random:index/randomPassword:RandomPassword" && r.name.includes("-s3-"),
     );
-    expect(storeKeys).toHaveLength(2);
+    // The repository's writer identity and the restore drill's read-only one, access and secret key each.
+    expect(storeKeys).toHaveLength(4);
     expect(storeKeys.every((r) => r.protect)).toBe(true);
   });
 

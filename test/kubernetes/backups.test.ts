@@ -8,7 +8,10 @@ let cronJobs: Record<string, Json>;
 beforeAll(async () => {
   stack = await deployProd();
   cronJobs = Object.fromEntries(
-    stack.ofType("kubernetes:batch/v1:CronJob").map((c) => [c.name, unwrap(c.inputs) as Json]),
+    stack
+      .ofType("kubernetes:batch/v1:CronJob")
+      .filter((c) => /-backup-(full|diff)$/.test(c.name))
+      .map((c) => [c.name, unwrap(c.inputs) as Json]),
   );
 });
 

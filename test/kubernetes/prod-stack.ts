@@ -20,6 +20,11 @@ export const SECRET_VALUES = {
 
 /** What the mocked IAM access key returns: the "shared" mode must keep these secret too. */
 export const MOCK_ACCESS_KEY = { id: "AKIAMOCKEDKEY1234567", secret: "MockedSecretAccessKey/abcdefghij0123" };
+/** The restore drill's key (its own IAM user's), distinct so tests can tell where each one goes. */
+export const MOCK_DRILL_ACCESS_KEY = {
+  id: "AKIAMOCKEDDRILL12345",
+  secret: "MockedDrillSecretKey/abcdefghij01234",
+};
 
 /** Provider inputs as the tests walk them: shapes vary by resource type. */
 // biome-ignore lint/suspicious/noExplicitAny: tests navigate provider inputs of many shapes and assert on them.
@@ -87,9 +92,11 @@ function mockState(
       state.name = name;
       state.arn = `arn:aws:iam::123456789012:user/pgstack/${name}`;
       break;
-    case "aws:iam/accessKey:AccessKey":
-      state.secret = MOCK_ACCESS_KEY.secret;
-      return { id: MOCK_ACCESS_KEY.id, state };
+    case "aws:iam/accessKey:AccessKey": {
+      const key = name.includes("-drill-") ? MOCK_DRILL_ACCESS_KEY : MOCK_ACCESS_KEY;
+      state.secret = key.secret;
+      return { id: key.id, state };
+    }
     case "tls:index/privateKey:PrivateKey":
       state.privateKeyPem = `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n`;
       break;

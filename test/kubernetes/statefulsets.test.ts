@@ -80,7 +80,8 @@ describe("member StatefulSets", () => {
         .ofType("kubernetes:batch/v1:CronJob")
         .map((cron) => (unwrap(cron.inputs) as Json).spec.jobTemplate.spec.template.spec),
     ];
-    expect(pods).toHaveLength(5);
+    // Two members, the stanza Job, two backup CronJobs and the restore drill's.
+    expect(pods).toHaveLength(6);
     for (const pod of pods) {
       for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
         expect(container.resources.requests, container.name).toEqual(container.resources.limits);
@@ -337,7 +338,8 @@ describe("S3 access with IRSA (s3Access=irsa)", () => {
   const roleOf = () => stack.ofType("aws:iam/role:Role");
 
   it("projects an STS-audience token and names the role in the members' PostgreSQL containers", () => {
-    expect(roleOf()).toHaveLength(1);
+    // The members' and runner's role, and the restore drill's own (read-only).
+    expect(roleOf()).toHaveLength(2);
     for (const statefulSet of [primary, replica]) {
       const env = Object.fromEntries(
         containerOf(statefulSet, "postgres").env.map((e: Json) => [e.name, e.value]),
@@ -356,10 +358,10 @@ describe("S3 access with IRSA (s3Access=irsa)", () => {
     }
   });
 
-  it("gives the backup runner the same identity, and the TLS sidecar none", () => {
+  it("gives the backup runner and the restore drill a web identity, and the TLS sidecar none", () => {
     for (const cronJob of stack.ofType("kubernetes:batch/v1:CronJob")) {
       const pod = (unwrap(cronJob.inputs) as Json).spec.jobTemplate.spec.template.spec;
-      for (const container of [...pod.containers, ...pod.initContainers]) {
+      for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
         expect(container.env.map((e: Json) => e.name)).toContain("AWS_WEB_IDENTITY_TOKEN_FILE");
       }
     }

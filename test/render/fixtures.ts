@@ -90,6 +90,11 @@ export const FIXTURE_LAYOUT: Layout = {
     logPath: "/var/log/pgbackrest",
     lockPath: "/tmp/pgbackrest-runner",
   },
+  drill: {
+    configDir: "/etc/pgbackrest-drill",
+    includeDir: "/etc/pgbackrest-drill/conf.d",
+    scratchDir: "/var/lib/postgresql/restore-drill",
+  },
 };
 
 /** The fixture model, with optional replacements (a local layout, TLS off, other networks...). */
@@ -119,6 +124,7 @@ export function fixtureModel(changes: Partial<ClusterModel> = {}): ClusterModel 
       shmBytes: 256 * 1024 ** 2,
       pgbackrestServer: { cpus: 1, memoryBytes: 1024 ** 3 },
       runner: { cpus: 1, memoryBytes: 1024 ** 3 },
+      drill: { cpus: 2, memoryBytes: 1024 ** 3 },
       settingsReloader: { cpus: 0.05, memoryBytes: 32 * 1024 ** 2 },
     },
     members: [

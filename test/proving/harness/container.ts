@@ -300,6 +300,16 @@ export class Container {
     return text.split("\n").filter(Boolean).map(Number);
   }
 
+  /** Command names (/proc/<pid>/comm) of every process in the container's memory cgroup. */
+  async processNames(): Promise<string[]> {
+    const names: string[] = [];
+    for (const pid of await this.processes()) {
+      const comm = await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "");
+      if (comm) names.push(comm.trim());
+    }
+    return names;
+  }
+
   /** Removes the container's cgroup (after it has exited). */
   async remove(): Promise<void> {
     if (this.running()) await this.kill();

@@ -15,7 +15,7 @@ import {
 } from "./platform";
 import { pollUntil } from "./poll";
 import type { ProvingRun } from "./proving-run";
-import { S3Endpoint } from "./s3-endpoint";
+import { type S3Account, S3Endpoint } from "./s3-endpoint";
 import { IMAGE_ENVIRONMENT, imageAccount, otherImageEntrypoint, otherImageUser } from "./substitutions";
 import type { NetworkHost } from "./test-network";
 
@@ -183,7 +183,7 @@ export async function dockerRuntime(
     certPem: storeCertificate.certPem,
     keyPem: storeCertificate.keyPem,
     caPem: captured.tls.authorities[0] ?? "",
-    accounts: includeText ? includeFileKeys(includeText) : [],
+    accounts: storeIdentities(resources) ?? (includeText ? includeFileKeys(includeText) : []),
   });
 
   const volumes = new Map<string, string>();
@@ -407,6 +407,26 @@ export async function dockerRuntime(
       const runnerContainer = await containerOf(runner);
       return runnerContainer.container.exec(["/bin/sh", "-c", command], { timeoutMs: 600_000 });
     },
+    async restoreDrill() {
+      const crontab = ((runner.props.uploads as { file: string; content: string }[]) ?? []).find((upload) =>
+        upload.file.endsWith(".crontab"),
+      )?.content;
+      const line = crontab
+        ?.split("\n")
+        .find((candidate) => !candidate.startsWith("#") && candidate.includes("restore-drill.sh"));
+      if (!line) throw new Error(`the runner's crontab has no restore drill line:\n${crontab}`);
+      const command = line.trim().split(/\s+/).slice(5).join(" ");
+      const runnerContainer = await containerOf(runner);
+      const result = await runnerContainer.container.exec(["/bin/sh", "-c", command], { timeoutMs: 600_000 });
+      return {
+        ...result,
+        scratchDir: join(runnerContainer.container.spec.root.path, spec.layout.drill.scratchDir),
+        processesLeft: await runnerContainer.container.processNames(),
+      };
+    },
+    async inDrillContainer(argv) {
+      return (await containerOf(runner)).container.exec(argv, { timeoutMs: 120_000 });
+    },
     async scratchMember(name, argv) {
       const primary = memberResources.find((resource) => label(resource, "pgstack.member") === "primary");
       if (!primary) throw new Error("no primary container");
@@ -485,6 +505,28 @@ export async function dockerRuntime(
       await runContext.dispose(options);
     },
   };
+}
+
+/**
+ * The identities the dev store declares (SeaweedFS's s3.json upload), with what each may do: an
+ * identity without "Write" is read-only, as SeaweedFS enforces. Undefined without a local store.
+ */
+function storeIdentities(resources: readonly DeclaredResource[]): S3Account[] | undefined {
+  const upload = resources
+    .filter((resource) => label(resource, "pgstack.role") === "object-store")
+    .flatMap((resource) => (resource.props.uploads as { file: string; content: string }[] | undefined) ?? [])
+    .find((candidate) => candidate.file.endsWith("/s3.json"));
+  if (!upload) return undefined;
+  const { identities } = JSON.parse(upload.content) as {
+    identities: { credentials: { accessKey: string; secretKey: string }[]; actions: string[] }[];
+  };
+  return identities.flatMap((identity) =>
+    identity.credentials.map((credential) => ({
+      accessKeyId: credential.accessKey,
+      secretAccessKey: credential.secretKey,
+      readOnly: !identity.actions.includes("Write") && !identity.actions.includes("Admin"),
+    })),
+  );
 }
 
 /** Contents of the secret uploads (mode 0400) of the stack's containers. */

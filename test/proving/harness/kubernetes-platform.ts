@@ -1,5 +1,6 @@
 import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { INIT_COMMAND } from "../../../components/render/commands";
 import { shellCommand } from "../../../components/render/shell-quote";
 import { PUSHGATEWAY_PORT, pushgatewayName } from "../../../components/spec/monitoring";
 import type { CapturedStack, DeclaredResource } from "./captured-stack";
@@ -15,7 +16,7 @@ import {
 import { pollUntil } from "./poll";
 import { type RunResult, run } from "./processes";
 import type { ProvingRun } from "./proving-run";
-import { S3Endpoint } from "./s3-endpoint";
+import { S3Endpoint, type StsRole } from "./s3-endpoint";
 import { IMAGE_ENVIRONMENT, IRSA_TEST_TOKEN, imageAccount, otherImageEntrypoint } from "./substitutions";
 import type { NetworkHost } from "./test-network";
 import { TlsProvider } from "./tls-provider";
@@ -37,6 +38,57 @@ export function quantityBytes(quantity: string): number {
 function matches(selector: Json | undefined, labels: Json): boolean {
   if (!selector) return false;
   return Object.entries(selector).every(([key, value]) => labels[key] === value);
+}
+
+/**
+ * The IAM roles the stack's pods assume (AWS_ROLE_ARN of their containers), each with the service
+ * accounts its trust policy admits and whether its policies let it write into S3: what AWS would
+ * enforce, from what the program declared.
+ */
+function irsaRoles(captured: CapturedStack): StsRole[] {
+  const templates = [
+    ...captured.ofType("kubernetes:apps/v1:StatefulSet").map((s) => s.props.spec.template.spec as Json),
+    ...captured.ofType("kubernetes:batch/v1:Job").map((j) => j.props.spec.template.spec as Json),
+    ...captured
+      .ofType("kubernetes:batch/v1:CronJob")
+      .map((c) => c.props.spec.jobTemplate.spec.template.spec as Json),
+  ];
+  const arns = new Set(
+    templates.flatMap((template) =>
+      [
+        ...((template.initContainers as Json[] | undefined) ?? []),
+        ...(template.containers as Json[]),
+      ].flatMap((container) =>
+        ((container.env as Json[] | undefined) ?? [])
+          .filter((variable) => variable.name === "AWS_ROLE_ARN")
+          .map((variable) => variable.value as string),
+      ),
+    ),
+  );
+  const rolePolicies = captured.ofType("aws:iam/rolePolicy:RolePolicy");
+  const roles: StsRole[] = [];
+  for (const role of captured.ofType("aws:iam/role:Role")) {
+    const roleArn = [...arns].find((arn) => arn.endsWith(`:role/${role.name}`));
+    if (!roleArn) continue;
+    const trust = JSON.parse(role.props.assumeRolePolicy as string) as Json;
+    const subjects = (trust.Statement as Json[]).flatMap((statement) =>
+      Object.entries((statement.Condition?.StringEquals as Json | undefined) ?? {})
+        .filter(([key]) => key.endsWith(":sub"))
+        .flatMap(([, value]) => (Array.isArray(value) ? value : [value])),
+    );
+    const policies = rolePolicies.filter((policy) => policy.dependencies.includes(role.urn));
+    if (policies.length === 0) throw new Error(`role ${role.name} has no policy the proving ground can read`);
+    const actions = policies.flatMap((policy) =>
+      ((JSON.parse(policy.props.policy as string) as Json).Statement as Json[])
+        .filter((statement) => statement.Effect === "Allow")
+        .flatMap((statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action])),
+    ) as string[];
+    const writes = actions.some((action) =>
+      ["*", "s3:*", "s3:PutObject", "s3:DeleteObject"].includes(action),
+    );
+    roles.push({ roleArn, subjects, readOnly: !writes });
+  }
+  return roles;
 }
 
 /** What a pod needs beyond its spec: its name, namespace, host, persistent volumes. */
@@ -518,18 +570,7 @@ export async function kubernetesRuntime(
   }
   const s3Host = await runContext.host("s3", s3Names);
 
-  const role = captured.ofType("aws:iam/role:Role")[0];
-  const trust = role ? (JSON.parse(role.props.assumeRolePolicy as string) as Json) : undefined;
-  const subjects = trust
-    ? (trust.Statement as Json[]).flatMap((statement) =>
-        Object.entries((statement.Condition?.StringEquals as Json | undefined) ?? {})
-          .filter(([key]) => key.endsWith(":sub"))
-          .flatMap(([, value]) => (Array.isArray(value) ? value : [value])),
-      )
-    : [];
-  const roleArn = (statefulSets[0]?.props.spec.template.spec.containers[0].env as Json[] | undefined)?.find(
-    (variable) => variable.name === "AWS_ROLE_ARN",
-  )?.value;
+  const stsRoles = irsaRoles(captured);
   const includeText = secrets
     .map((secret) => data(secrets, secret.props.metadata.name))
     .find((values) => Object.keys(values).some((key) => key.endsWith("pgstack-secrets.conf")));
@@ -545,7 +586,7 @@ export async function kubernetesRuntime(
     keyPem: s3Key.privateKeyPem as string,
     caPem: caCert,
     accounts: includeText ? includeFileKeys(Object.values(includeText).join("\n")) : [],
-    sts: roleArn ? { roleArn, tokenPrefix: `${IRSA_TEST_TOKEN}:`, subjects } : undefined,
+    sts: stsRoles.length > 0 ? { tokenPrefix: `${IRSA_TEST_TOKEN}:`, roles: stsRoles } : undefined,
   });
 
   const pods = new Map<string, Pod>();
@@ -615,7 +656,10 @@ export async function kubernetesRuntime(
 
   /** A Job's pod (restartPolicy Never): init containers, then the containers, to completion. */
   let jobRuns = 0;
-  const runJobPod = async (template: Json, label: string): Promise<RunResult> => {
+  const runJobPod = async (
+    template: Json,
+    label: string,
+  ): Promise<RunResult & { pod: Pod; podName: string }> => {
     jobRuns++;
     const name = `${label}-${jobRuns}`;
     const host = await runContext.host(name, [name]);
@@ -646,6 +690,8 @@ export async function kubernetesRuntime(
       stdout: output,
       stderr: "",
       durationMs: Date.now() - started,
+      pod,
+      podName: name,
     };
   };
 
@@ -655,6 +701,14 @@ export async function kubernetesRuntime(
       .find((candidate) => (candidate.props.metadata.name as string).endsWith(`backup-${kind}`));
     if (!found) throw new Error(`stack ${spec.stack} declares no ${kind} backup CronJob`);
     return found;
+  };
+
+  const drillTemplate = (): Json => {
+    const drill = captured
+      .ofType("kubernetes:batch/v1:CronJob")
+      .find((candidate) => (candidate.props.metadata.name as string).endsWith("-restore-drill"));
+    if (!drill) throw new Error(`stack ${spec.stack} declares no restore drill CronJob`);
+    return drill.props.spec.jobTemplate.spec.template as Json;
   };
 
   const scratchPods: Pod[] = [];
@@ -731,6 +785,40 @@ export async function kubernetesRuntime(
     },
     scheduledBackup: (kind) =>
       runJobPod(cronJob(kind).props.spec.jobTemplate.spec.template, `backup-${kind}`),
+    async inDrillContainer(argv) {
+      const template = drillTemplate();
+      const [container] = template.spec.containers as Json[];
+      const {
+        pod: _pod,
+        podName: _name,
+        ...result
+      } = await runJobPod(
+        {
+          ...template,
+          spec: { ...template.spec, containers: [{ ...container, command: [...INIT_COMMAND, ...argv] }] },
+        },
+        "restore-drill-exec",
+      );
+      return result;
+    },
+    async restoreDrill() {
+      const template = drillTemplate();
+      const { pod, podName, ...result } = await runJobPod(template, "restore-drill");
+      const scratch = (template.spec.volumes as Json[]).find((volume) =>
+        (template.spec.containers[0].volumeMounts as Json[]).some(
+          (mount) => mount.name === volume.name && mount.mountPath === spec.layout.drill.scratchDir,
+        ),
+      );
+      if (!scratch?.emptyDir) throw new Error("the restore drill's scratch directory is not an emptyDir");
+      const processesLeft: string[] = [];
+      for (const container of pod.containers.values())
+        processesLeft.push(...(await container.processNames()));
+      return {
+        ...result,
+        scratchDir: join(runContext.root, "pods", podName, "volumes", scratch.name),
+        processesLeft,
+      };
+    },
     async scratchMember(name, argv) {
       const template = primarySet.props.spec.template.spec as Json;
       const host = await runContext.host(name, [name]);

@@ -75,6 +75,14 @@ export interface PlatformRuntime {
   deliverSettings(files: Readonly<Record<string, string>>): Promise<void>;
   /** A scheduled backup (and its verify) as the platform runs it; output of every step. */
   scheduledBackup(kind: "full" | "diff"): Promise<RunResult>;
+  /** The scheduled restore drill as the platform runs it (Docker: its crontab line; Kubernetes: its CronJob's pod). */
+  restoreDrill(): Promise<DrillRun>;
+  /**
+   * `argv` with the restore drill's identity, files and credentials: Docker, in the runner's
+   * container (the drill runs there); Kubernetes, in a pod of the drill CronJob's template whose
+   * container runs `argv` (after the init) instead of restore-drill.sh.
+   */
+  inDrillContainer(argv: readonly string[]): Promise<RunResult>;
   /** A container like the primary's with a fresh volume, its own host name, running `argv` (after the init). */
   scratchMember(name: string, argv: readonly string[]): Promise<MemberRuntime>;
   /**
@@ -90,6 +98,14 @@ export interface PlatformRuntime {
   /** Every container of the stack that runs now. */
   runningContainers(): Container[];
   dispose(options?: { readonly keepFiles?: boolean }): Promise<void>;
+}
+
+/** One run of the restore drill, and what it left behind. */
+export interface DrillRun extends RunResult {
+  /** This machine's path of the drill's scratch directory (Kubernetes: its emptyDir). */
+  readonly scratchDir: string;
+  /** Command names of the processes still running in the drill's container when it ended. */
+  readonly processesLeft: readonly string[];
 }
 
 /** PGDATA's path on this machine, from the volume's and the layout's paths. */

@@ -6,6 +6,7 @@ import { memberStartArguments } from "../../../components/render/commands";
 import { pgtuneConfig } from "../../../scripts/bench/pgtune";
 import { ALERT_PROOFS } from "./alert-proofs";
 import { BACKUP_PROOFS } from "./backup-proofs";
+import { DRILL_PROOFS } from "./drill-proofs";
 import { Member } from "./member";
 import { pollUntil } from "./poll";
 import type { ProvingCluster } from "./proving-cluster";
@@ -733,4 +734,5 @@ export const PROOFS: readonly Proof[] = [
   ...BACKUP_PROOFS,
   ...ALERT_PROOFS,
   ...ROLLOUT_PROOFS,
+  ...DRILL_PROOFS,
 ];

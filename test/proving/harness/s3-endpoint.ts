@@ -21,17 +21,33 @@ export interface S3EndpointOptions {
   readonly certPem: string;
   readonly keyPem: string;
   readonly caPem: string;
-  /** Access keys the stack's pgBackRest configs carry. */
-  readonly accounts: readonly { readonly accessKeyId: string; readonly secretAccessKey: string }[];
   /**
-   * IRSA: the role pods assume, and the service accounts its trust policy admits; the projected
-   * test token names the pod's service account after `tokenPrefix`.
+   * Access keys the stack's pgBackRest configs carry. A read-only key (the stack declares it so:
+   * the dev store's identity without "Write") may only GET and HEAD, as the real stores enforce.
+   */
+  readonly accounts: readonly S3Account[];
+  /**
+   * IRSA: the roles pods assume, each with the service accounts its trust policy admits and
+   * whether its IAM policy lets it write; the projected test token names the pod's service
+   * account after `tokenPrefix`.
    */
   readonly sts?: {
-    readonly roleArn: string;
     readonly tokenPrefix: string;
-    readonly subjects: readonly string[];
+    readonly roles: readonly StsRole[];
   };
+}
+
+export interface S3Account {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly readOnly?: boolean;
+}
+
+export interface StsRole {
+  readonly roleArn: string;
+  readonly subjects: readonly string[];
+  /** The role's policy grants no s3:PutObject and no s3:DeleteObject. */
+  readonly readOnly: boolean;
 }
 
 /** The S3 stand-in (s3-endpoint.cjs) as a supervised process in its own network namespace. */
@@ -66,10 +82,14 @@ export class S3Endpoint {
         serviceEndpoint: this.options.serviceEndpoint,
         bucket: this.options.bucket,
         accounts: this.options.accounts,
+        // Each role hands out keys of its own, read-only where its policy is.
         sts: this.options.sts && {
-          ...this.options.sts,
-          accessKeyId: "PGSTACKPROVINGSTS",
-          secretAccessKey: "pgstack-proving-sts-secret",
+          tokenPrefix: this.options.sts.tokenPrefix,
+          roles: this.options.sts.roles.map((role, index) => ({
+            ...role,
+            accessKeyId: `PGSTACKPROVINGSTS${index}`,
+            secretAccessKey: `pgstack-proving-sts-secret-${index}`,
+          })),
         },
       };
       await writeFile(this.configFile, JSON.stringify(config), { mode: 0o600 });
@@ -118,6 +138,15 @@ export class S3Endpoint {
 
   log(): string {
     return this.proc?.log() ?? "";
+  }
+
+  /** Requests the stand-in refused because the key signing them is read-only (`METHOD host/path key`). */
+  refusedWrites(): string[] {
+    return this.options.supervisor
+      .logOf("s3-endpoint")
+      .split("\n")
+      .filter((line) => line.startsWith("refused read-only "))
+      .map((line) => line.slice("refused read-only ".length));
   }
 
   /** Requests (`METHOD host/path`) the stand-in received from `address`, over all its runs. */
