@@ -15,7 +15,7 @@ import type { WebIdentity } from "./web-identity";
 
 /** Name of the drill pod's one container. */
 export const DRILL_CONTAINER = "restore-drill";
-/** Name of the drill's scratch volume (an emptyDir), mounted at layout.drill.scratchDir. */
+/** Name of the drill's scratch volume (a generic ephemeral volume), mounted at layout.drill.scratchDir. */
 export const DRILL_SCRATCH_VOLUME = "scratch";
 
 /**
@@ -37,10 +37,11 @@ export interface RestoreDrillDependencies {
  * The scheduled restore drill: a CronJob of its own (spec.archive.drillSchedule) running
  * restore-drill.sh in a pod that holds no member volume, no client certificate and no Kubernetes
  * API token, reaching only DNS and S3 (network policy restore-drill), as a service account whose
- * IAM role can only list and read the repository. It restores into an emptyDir at
- * layout.drill.scratchDir sized for the whole database (spec.resources.storageBytes: the copy
- * can grow as large as the member's volume); the kubelet deletes it with the pod, and the script
- * empties it itself before it ends.
+ * IAM role can only list and read the repository. It restores into a generic ephemeral volume at
+ * layout.drill.scratchDir: a claim of its own on the stack's StorageClass, sized like a member's
+ * volume (the copy can grow as large as the database), made for the pod and deleted with it. Not
+ * an emptyDir: node-local disk of the database's size is rarely there, and an emptyDir over its
+ * sizeLimit gets the pod evicted. The script also empties it itself before it ends.
  *
  * No retry (backoffLimit 0): a failed drill is reported and looked at, not repeated; one drill at
  * a time (Forbid). Requests equal limits, the restricted security context of every pod.
@@ -108,8 +109,22 @@ export function restoreDrillCronJob(
                 containers: [container],
                 volumes: [
                   ...mounted.volumes,
-                  // Node-local disk of the database's size: never a PersistentVolumeClaim, never the member's.
-                  { name: DRILL_SCRATCH_VOLUME, emptyDir: { sizeLimit: scratchSize } },
+                  // A claim made for this pod and deleted with it: never a member's volume.
+                  {
+                    name: DRILL_SCRATCH_VOLUME,
+                    ephemeral: {
+                      volumeClaimTemplate: {
+                        metadata: { labels: recommendedLabels(spec, "restore-drill") },
+                        spec: {
+                          accessModes: ["ReadWriteOnce"],
+                          ...(spec.resources.storageClass !== undefined
+                            ? { storageClassName: spec.resources.storageClass }
+                            : {}),
+                          resources: { requests: { storage: scratchSize } },
+                        },
+                      },
+                    },
+                  },
                   { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
                   ...(deps.webIdentity ? [deps.webIdentity.volume] : []),
                 ],

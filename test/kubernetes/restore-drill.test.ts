@@ -49,17 +49,23 @@ describe("restore drill CronJob", () => {
     });
   });
 
-  it("restores into an emptyDir sized for the database, and mounts no claim and no member volume", () => {
+  it("restores into a claim of its own, sized for the database on the stack's StorageClass, and mounts no member volume", () => {
     const { layout, resources } = stack.spec;
     const scratch = (pod.volumes as Json[]).find((v) => v.name === "scratch");
-    expect(scratch).toEqual({ name: "scratch", emptyDir: { sizeLimit: "200Gi" } });
+    const claim = scratch?.ephemeral?.volumeClaimTemplate?.spec;
+    expect(claim).toEqual({
+      accessModes: ["ReadWriteOnce"],
+      storageClassName: resources.storageClass,
+      resources: { requests: { storage: "200Gi" } },
+    });
+    expect(resources.storageClass).toBeDefined();
     expect(resources.storageBytes).toBe(200 * 1024 ** 3);
     expect(pod.containers[0].volumeMounts).toContainEqual({
       name: "scratch",
       mountPath: layout.drill.scratchDir,
     });
     expect(
-      (pod.volumes as Json[]).filter((v) => v.persistentVolumeClaim || v.ephemeral || v.hostPath),
+      (pod.volumes as Json[]).filter((v) => v.persistentVolumeClaim || v.hostPath),
     ).toEqual([]);
     const mountPaths = (pod.containers[0].volumeMounts as Json[]).map((m) => m.mountPath as string);
     for (const path of mountPaths) {

@@ -146,6 +146,13 @@ class Pod {
       } else if (volume.projected || volume.configMap || volume.secret) {
         await this.projectFiles(dir, volume);
         volumes.set(volume.name, { target: "", source: dir, readOnly: true });
+      } else if (volume.ephemeral) {
+        // A generic ephemeral volume: a claim provisioned for this pod (a new, empty filesystem,
+        // its root owned by root), made group-writable for fsGroup as the kubelet does for claims.
+        await mkdir(dir, { recursive: true });
+        await chmod(dir, group !== undefined ? 0o2775 : 0o755);
+        if (group !== undefined) await chown(dir, 0, group);
+        volumes.set(volume.name, { target: "", source: dir });
       } else if (volume.persistentVolumeClaim) {
         const claim = this.site.claims[volume.persistentVolumeClaim.claimName];
         if (!claim) throw new Error(`${this.site.name}: no claim ${volume.persistentVolumeClaim.claimName}`);
@@ -809,7 +816,8 @@ export async function kubernetesRuntime(
           (mount) => mount.name === volume.name && mount.mountPath === spec.layout.drill.scratchDir,
         ),
       );
-      if (!scratch?.emptyDir) throw new Error("the restore drill's scratch directory is not an emptyDir");
+      if (!scratch?.ephemeral)
+        throw new Error("the restore drill's scratch directory is not a volume made for its pod");
       const processesLeft: string[] = [];
       for (const container of pod.containers.values())
         processesLeft.push(...(await container.processNames()));
