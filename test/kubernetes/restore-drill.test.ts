@@ -64,9 +64,7 @@ describe("restore drill CronJob", () => {
       name: "scratch",
       mountPath: layout.drill.scratchDir,
     });
-    expect(
-      (pod.volumes as Json[]).filter((v) => v.persistentVolumeClaim || v.hostPath),
-    ).toEqual([]);
+    expect((pod.volumes as Json[]).filter((v) => v.persistentVolumeClaim || v.hostPath)).toEqual([]);
     const mountPaths = (pod.containers[0].volumeMounts as Json[]).map((m) => m.mountPath as string);
     for (const path of mountPaths) {
       expect(path === layout.volumeDir || path.startsWith(`${layout.volumeDir}/`), path).toBe(false);
