@@ -86,7 +86,7 @@ export class ProvingRun {
       await mkdir(dirname(image), { recursive: true });
       await runOk(["truncate", "-s", String(sizeBytes), image]);
       // Lazy init and noinit_itable: a 200Gi volume costs a few MB of this disk, not its size.
-      await runOk(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1", image]);
+      await runOk(["/usr/sbin/mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1", image]);
       await runOk(["mount", "-o", "loop,noinit_itable", image, path]);
       this.sizedVolumes.push(path);
     }
