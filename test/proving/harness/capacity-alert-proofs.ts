@@ -159,10 +159,12 @@ export const smallVolumeAndIdleAlerts: Proof = {
           { fireTimeoutMs: (t.idleInTransactionSeconds + 30) * 1000 },
         ),
       ]);
-      const failed = outcomes.find((outcome) => outcome.status === "rejected");
-      if (failed) {
+      const failures = outcomes.flatMap((outcome) =>
+        outcome.status === "rejected" ? [(outcome.reason as Error).message] : [],
+      );
+      if (failures.length > 0) {
         await idle.end().catch(() => "");
-        throw failed.reason;
+        throw new Error(failures.join("\n"));
       }
       const [volumeFigure, idleFigure] = outcomes.map(
         (outcome) => (outcome as PromiseFulfilledResult<string>).value,
