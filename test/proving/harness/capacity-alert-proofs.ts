@@ -139,8 +139,10 @@ export const smallVolumeAndIdleAlerts: Proof = {
             const fs = await filesystem(primary.dataDir);
             filled =
               `databases + pg_wal ${mib(before)} → ${mib(measured)}, warning at ${mib(t.volumeWarningBytes)}; ` +
-              `the volume's filesystem ${mib(fs.size)}, ${mib(fs.avail)} of it left for PostgreSQL: its writes ` +
-              `fail near ${mib(measured + fs.avail)} of databases + pg_wal (critical at ${mib(t.volumeCriticalBytes)})`;
+              (spec.platform === "kubernetes"
+                ? `the volume's filesystem ${mib(fs.size)}, ${mib(fs.avail)} of it left for PostgreSQL: its writes ` +
+                  `fail near ${mib(measured + fs.avail)} of databases + pg_wal (critical at ${mib(t.volumeCriticalBytes)})`
+                : "a Docker local volume: no size of its own");
           },
           async () => {
             await primary.sql("DROP TABLE proving_fill");
