@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { INIT_COMMAND, memberStartArguments, replicaBootstrapCommand } from "../render/commands";
 import type { ClusterSpec, MemberSpec } from "../spec/cluster-spec";
+import { DATA_CLAIM_TEMPLATE } from "../spec/layout";
 import { restartLevelSettings } from "../spec/restart-parameters";
 import { formatQuantity } from "../spec/units";
 import { SETTINGS_FILES } from "./config-maps";
@@ -21,8 +22,8 @@ type Container = k8s.types.input.core.v1.Container;
 type Volume = k8s.types.input.core.v1.Volume;
 type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 
-/** Name of the data volume claim template (PVCs are `data-<statefulset>-0`). */
-export const DATA_VOLUME = "data";
+/** Name of the data volume claim template (PVCs are `data-<statefulset>-0`, see memberDataClaim). */
+export const DATA_VOLUME = DATA_CLAIM_TEMPLATE;
 
 /** Probe timing. The startup budget covers crash recovery of a large WAL backlog: 30 minutes. */
 export const PROBE_PERIOD_SECONDS = 10;

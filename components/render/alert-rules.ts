@@ -1,6 +1,7 @@
 import { CronExpressionParser } from "cron-parser";
 import { stringify } from "yaml";
 import type { ClusterModel } from "../spec/build-cluster-spec";
+import { memberDataClaim } from "../spec/layout";
 import { parseMemoryValue, parseTimeValue } from "../spec/parameter-values";
 import { MiB } from "../spec/units";
 import { EXPORTER_METRICS as M } from "./exporter-queries";
@@ -68,6 +69,8 @@ const LONG_QUERY_SECONDS = 300;
 const BACKUP_BYTES_PER_SECOND = 50 * MiB;
 /** XID wraparound stops writes 2^31 - 3M transactions after the oldest unfrozen one. */
 const XID_WRAPAROUND = 2 ** 31;
+/** Share of the data volume's filesystem left to PostgreSQL under which PgstackDataVolumeSpaceLow fires. */
+const VOLUME_SPACE_LOW_FRACTION = 0.1;
 const DAY = 86_400;
 
 /** The value pgstack renders for `name` (override included), or PostgreSQL's default. */
@@ -198,6 +201,9 @@ export function alertGroups(model: ClusterModel): AlertGroup[] {
   const replicas = model.members.filter((m) => m.role === "replica");
   const slots = replicas.map((m) => m.slot as string);
   const storage = humanBytes(model.resources.storageBytes);
+  const claims = model.members.map((m) => memberDataClaim(model.name, m)).join("|");
+  const kubeletVolume = (stat: "available" | "capacity") =>
+    `kubelet_volume_stats_${stat}_bytes{namespace="${model.network.namespace}", persistentvolumeclaim=~"${claims}"}`;
 
   const groups: AlertGroup[] = [
     {
@@ -361,6 +367,24 @@ export function alertGroups(model: ClusterModel): AlertGroup[] {
             `Databases plus pg_wal exceed ${humanBytes(t.volumeCriticalBytes)} of the ${storage} volume. A full ` +
             "volume stops PostgreSQL (it cannot write WAL).",
         },
+        // Kubernetes: the filesystem as the kubelet measures it (kubelet_volume_stats_*, which the
+        // Prometheus operator's kubelet ServiceMonitor scrapes). Databases plus pg_wal leave out the
+        // filesystem's own overhead and its 5% reserved for root, the pgBackRest spool and logs:
+        // on a 1Gi volume PostgreSQL's writes fail before they reach 90% of storageSize.
+        ...(model.platform === "kubernetes"
+          ? [
+              {
+                alert: "PgstackDataVolumeSpaceLow",
+                expr: `${kubeletVolume("available")} / ${kubeletVolume("capacity")} < ${VOLUME_SPACE_LOW_FRACTION}`,
+                for: "1m",
+                severity: "critical" as const,
+                summary: `The data volume {{ $labels.persistentvolumeclaim }} has under ${VOLUME_SPACE_LOW_FRACTION * 100}% of its filesystem left.`,
+                description:
+                  `Under ${VOLUME_SPACE_LOW_FRACTION * 100}% of the volume's filesystem is left for PostgreSQL to write (kubelet_volume_stats), ` +
+                  "whatever fills it: databases, pg_wal, the pgBackRest spool or logs. When it runs out, PostgreSQL stops.",
+              },
+            ]
+          : []),
         {
           alert: "PgstackConnectionsNearLimit",
           expr: `${M.connections}${sel()} > ${t.connectionsWarning}`,

@@ -43,6 +43,14 @@ export function memberResourceName(clusterName: string, member: MemberSpec): str
   return `${clusterName}-${member.name}`;
 }
 
+/** Kubernetes: name of a member StatefulSet's data volume claim template. */
+export const DATA_CLAIM_TEMPLATE = "data";
+
+/** Kubernetes: the PVC of a member, `<template>-<statefulset>-<ordinal>` (one pod, ordinal 0). */
+export function memberDataClaim(clusterName: string, member: MemberSpec): string {
+  return `${DATA_CLAIM_TEMPLATE}-${memberResourceName(clusterName, member)}-0`;
+}
+
 /**
  * Default layout of a platform. Docker members reach each other by container name on the
  * stack's private network; Kubernetes members by Service DNS name in the stack's namespace.

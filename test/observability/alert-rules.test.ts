@@ -11,6 +11,7 @@ import {
 import { EXPORTER_METRICS as M } from "../../components/render/exporter-queries";
 import { CERTIFICATE_NOT_AFTER, JOB_METRICS as J } from "../../components/render/job-metrics";
 import type { ClusterSpec } from "../../components/spec/cluster-spec";
+import { memberDataClaim } from "../../components/spec/layout";
 import { committedStackSpec, devSpecWith, promtool } from "./stack-specs";
 
 /**
@@ -58,6 +59,11 @@ function scenarios(spec: ClusterSpec, t: AlertThresholds): Record<string, Scenar
   const slot = { ...primary, slot_name: "replica_1" };
   const cert = { ...cluster, job: "pgstack_backup_runner", step: "certificates", certificate: "primary" };
   const runner = { ...cluster, job: "pgstack_backup_runner" };
+  const claim = {
+    namespace: spec.network.namespace,
+    persistentvolumeclaim: memberDataClaim(spec.name, spec.members[0]),
+    job: "kubelet",
+  };
   const on = (name: string, labels: Labels, values: string): Series => ({
     series: selector(name, labels),
     values,
@@ -148,6 +154,14 @@ function scenarios(spec: ClusterSpec, t: AlertThresholds): Record<string, Scenar
         on(M.databaseBytes, primary, constant(t.volumeCriticalBytes - 2 ** 30 + (breach ? 1 : 0))),
       ],
       labels: primary,
+    },
+    PgstackDataVolumeSpaceLow: {
+      // The kubelet's series of the primary's claim: just under / exactly at 10% of 1 GB available.
+      series: (breach) => [
+        on("kubelet_volume_stats_capacity_bytes", claim, constant(1e9)),
+        on("kubelet_volume_stats_available_bytes", claim, constant(breach ? 1e8 - 1 : 1e8)),
+      ],
+      labels: claim,
     },
     PgstackConnectionsNearLimit: {
       series: above(M.connections, primary, t.connectionsWarning),
@@ -362,6 +376,8 @@ describe.each(["dev", "prod"] as const)("alerts.yaml of the %s stack", (stack) =
         "PgstackWalPilingUp",
         "PgstackXidWraparoundApproaching",
         "PgstackXidWraparoundImminent",
+        // The filesystem as the kubelet measures it: Kubernetes only.
+        ...(spec.platform === "kubernetes" ? ["PgstackDataVolumeSpaceLow"] : []),
       ].sort(),
     );
     for (const rule of rules) {

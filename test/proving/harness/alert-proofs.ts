@@ -58,7 +58,7 @@ export function rulesWithoutFor(rendered: string): string {
 }
 
 /** Debian's Prometheus of the proof, as `nobody`, in its own network namespace of the run. */
-class TestPrometheus {
+export class TestPrometheus {
   private constructor(
     private readonly monitoring: MonitoringRuntime,
     private readonly proc: Supervised,
@@ -178,7 +178,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
  * One fault: made, its alerts awaited firing, undone, its alerts awaited cleared. Returns the
  * times from fault to firing and from recovery to cleared.
  */
-async function fault(
+export async function fault(
   prometheus: TestPrometheus,
   alerts: readonly string[],
   make: () => Promise<void>,

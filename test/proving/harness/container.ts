@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import { shellCommand, shellQuote } from "../../../components/render/shell-quote";
 import type { ContainerRoot } from "./container-root";
 import { MemoryCgroup } from "./memory-cgroup";
@@ -103,9 +104,10 @@ export class Container {
   async start(): Promise<void> {
     if (this.running()) throw new Error(`${this.name} is already running`);
     this.incarnation++;
-    // Named per test process: concurrent proving runs never share a cgroup.
+    // Named per test process and run (the run's directory, <run>/containers/<name>): concurrent
+    // proving runs, and two runs of one process (a stack beside its changed copy), never share one.
     this.cgroupHandle ??= await MemoryCgroup.create(
-      `pgstack-${process.pid}-${this.name}`,
+      `pgstack-${process.pid}-${basename(dirname(dirname(this.spec.root.path)))}-${this.name}`,
       this.spec.memoryLimitBytes,
     );
     const wrapper = [

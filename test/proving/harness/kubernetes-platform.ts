@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { INIT_COMMAND } from "../../../components/render/commands";
 import { shellCommand } from "../../../components/render/shell-quote";
 import { PUSHGATEWAY_PORT, pushgatewayName } from "../../../components/spec/monitoring";
+import { parseQuantity } from "../../../components/spec/units";
 import type { CapturedStack, DeclaredResource } from "./captured-stack";
 import { Container, type ContainerMount, type ProbeResult } from "./container";
 import { placeFile } from "./container-root";
@@ -564,11 +565,18 @@ export async function kubernetesRuntime(
     const host = await runContext.host(podName, names);
     const claims: Record<string, string> = {};
     for (const template of (statefulSet.props.spec.volumeClaimTemplates as Json[] | undefined) ?? []) {
-      // A new volume: root-owned with lost+found (ext4), group fsGroup with setgid once mounted.
+      // A new volume: root-owned with lost+found (ext4), group fsGroup with setgid once mounted;
+      // an ext4 filesystem of the size the claim requests (see ProvingRun.volume).
+      const request = parseQuantity(String(template.spec.resources.requests.storage));
+      if (request === undefined)
+        throw new Error(
+          `claim ${template.metadata.name}: the proving ground reads storage requests like 200Gi, got ${template.spec.resources.requests.storage}`,
+        );
       const dir = await runContext.volume(
         `${template.metadata.name}-${podName}`,
         { uid: 0, gid: postgres.gid },
         0o2775,
+        request,
       );
       await mkdir(join(dir, "lost+found"), { mode: 0o700 }).catch(() => {});
       claims[template.metadata.name] = dir;

@@ -6,6 +6,7 @@ import { memberStartArguments } from "../../../components/render/commands";
 import { pgtuneConfig } from "../../../scripts/bench/pgtune";
 import { ALERT_PROOFS } from "./alert-proofs";
 import { BACKUP_PROOFS } from "./backup-proofs";
+import { CAPACITY_ALERT_PROOFS } from "./capacity-alert-proofs";
 import { DRILL_PROOFS } from "./drill-proofs";
 import { Member } from "./member";
 import { pollUntil } from "./poll";
@@ -735,4 +736,5 @@ export const PROOFS: readonly Proof[] = [
   ...ALERT_PROOFS,
   ...ROLLOUT_PROOFS,
   ...DRILL_PROOFS,
+  ...CAPACITY_ALERT_PROOFS,
 ];

@@ -1,7 +1,7 @@
 import { type RestoreTarget, restoreCommand } from "../../../components/render/commands";
 import { shellCommand } from "../../../components/render/shell-quote";
 import type { ClusterSpec } from "../../../components/spec/cluster-spec";
-import { captureStack } from "./captured-stack";
+import { type CapturedStack, captureChanged, captureStack } from "./captured-stack";
 import { dockerRuntime } from "./docker-platform";
 import { kubernetesRuntime } from "./kubernetes-platform";
 import { Member } from "./member";
@@ -34,7 +34,11 @@ export interface BackupInfo {
 export class ProvingCluster {
   readonly members: Readonly<Record<string, Member>>;
 
-  private constructor(readonly runtime: PlatformRuntime) {
+  private constructor(
+    readonly runtime: PlatformRuntime,
+    /** The program as captured for this run. */
+    readonly captured: CapturedStack,
+  ) {
     this.members = Object.fromEntries(
       Object.entries(runtime.members).map(([name, member]) => [
         name,
@@ -45,7 +49,23 @@ export class ProvingCluster {
 
   /** Captures the stack's program under mocks and lays its platform's resources out, nothing started. */
   static async prepare(stack: ProvingStackName): Promise<ProvingCluster> {
-    const captured = await captureStack(stack);
+    return ProvingCluster.lay(await captureStack(stack));
+  }
+
+  /**
+   * The same stack with `config` changed (full keys, `pgstack:storageSize`), captured again and
+   * laid out as a run of its own beside this one, nothing started: a proof of what a threshold
+   * taken from the config does, without editing what the program renders.
+   */
+  static async prepareChanged(
+    cluster: ProvingCluster,
+    config: Readonly<Record<string, unknown>>,
+  ): Promise<ProvingCluster> {
+    return ProvingCluster.lay(await captureChanged(cluster.captured, config));
+  }
+
+  private static async lay(captured: CapturedStack): Promise<ProvingCluster> {
+    const { stack } = captured;
     const { platform, network } = captured.spec;
     const podCidr =
       platform === "kubernetes" && network.clusterCidr !== "samenet" ? network.clusterCidr : undefined;
@@ -55,7 +75,7 @@ export class ProvingCluster {
         captured.spec.platform === "docker"
           ? await dockerRuntime(captured, run)
           : await kubernetesRuntime(captured, run);
-      return new ProvingCluster(runtime);
+      return new ProvingCluster(runtime, captured);
     } catch (error) {
       await run.dispose();
       throw error;

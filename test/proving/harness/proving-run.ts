@@ -1,9 +1,9 @@
 import { chmod, chown, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Container } from "./container";
 import { type ContainerRoot, createContainerRoot } from "./container-root";
-import { ProcessSupervisor, stopStrays } from "./processes";
+import { ProcessSupervisor, runOk, stopStrays } from "./processes";
 import { type NetworkHost, TestNetwork } from "./test-network";
 
 /**
@@ -15,6 +15,8 @@ import { type NetworkHost, TestNetwork } from "./test-network";
 export class ProvingRun {
   private readonly hostEntries: { address: string; names: string[] }[] = [];
   private readonly containers: Container[] = [];
+  /** Volumes of a fixed size: their mount points, unmounted by `dispose`. */
+  private readonly sizedVolumes: string[] = [];
 
   private constructor(
     readonly root: string,
@@ -64,10 +66,30 @@ export class ProvingRun {
     });
   }
 
-  /** A volume's directory, made on first use with the owner and mode the runtime gives a new one. */
-  async volume(name: string, owner: { uid: number; gid: number }, mode: number): Promise<string> {
+  /**
+   * A volume's directory, made on first use with the owner and mode the runtime gives a new one.
+   * With `sizeBytes` (what the platform's claim requests), a filesystem of exactly that size, as a
+   * provisioned disk is: ext4 with mkfs' defaults (its own overhead and 5% reserved for root) in a
+   * sparse file of the run, loop-mounted at the directory, so a volume fills up here as it would
+   * there. Without it, a directory of this machine's filesystem (a Docker local volume has no size).
+   */
+  async volume(
+    name: string,
+    owner: { uid: number; gid: number },
+    mode: number,
+    sizeBytes?: number,
+  ): Promise<string> {
     const path = join(this.root, "volumes", name);
     await mkdir(path, { recursive: true });
+    if (sizeBytes !== undefined && !this.sizedVolumes.includes(path)) {
+      const image = join(this.root, "volume-images", `${name}.ext4`);
+      await mkdir(dirname(image), { recursive: true });
+      await runOk(["truncate", "-s", String(sizeBytes), image]);
+      // Lazy init and noinit_itable: a 200Gi volume costs a few MB of this disk, not its size.
+      await runOk(["/usr/sbin/mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1", image]);
+      await runOk(["mount", "-o", "loop,noinit_itable", image, path]);
+      this.sizedVolumes.push(path);
+    }
     await chmod(path, mode);
     await chown(path, owner.uid, owner.gid);
     return path;
@@ -85,6 +107,8 @@ export class ProvingRun {
     await stopStrays(this.root);
     for (const container of this.containers) await container.remove().catch(() => {});
     await this.network.dispose();
+    // The loop device goes with its mount (mount -o loop sets autoclear).
+    for (const path of this.sizedVolumes.splice(0).reverse()) await runOk(["umount", path]).catch(() => {});
     // The containers' mounts (this machine's /usr among them) live in their own mount namespaces;
     // never delete while one of them is visible here.
     const mounted = (await readFile("/proc/self/mountinfo", "utf8"))

@@ -39,8 +39,41 @@ export class TlsProvider {
   /** Self-signed (CA) certificates, in the order the program made them. */
   readonly authorities: string[] = [];
 
-  /** Outputs for a @pulumi/tls resource type, or undefined for any other type. */
+  /** Outputs by resource and inputs: a second run of the program gets what the first made. */
+  private readonly made = new Map<string, Record<string, unknown>>();
+
+  /**
+   * Outputs for a @pulumi/tls resource type, or undefined for any other type. The same resource
+   * with the same inputs gets the same outputs, as Pulumi's state keeps them across updates: a
+   * changed program (a second capture) runs against the keys and certificates already deployed.
+   */
   outputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined {
+    const key = JSON.stringify([type, name, inputs]);
+    const known = this.made.get(key);
+    if (known) return known;
+    const outputs = this.make(type, name, inputs);
+    if (outputs) this.made.set(key, outputs);
+    return outputs;
+  }
+
+  /** What this provider made, for a capture in another process (TlsProvider.restore). */
+  saved(): string {
+    return JSON.stringify([...this.made]);
+  }
+
+  static restore(saved: string): TlsProvider {
+    const provider = new TlsProvider();
+    for (const [key, outputs] of JSON.parse(saved) as [string, Record<string, unknown>][]) {
+      provider.made.set(key, outputs);
+    }
+    return provider;
+  }
+
+  private make(
+    type: string,
+    name: string,
+    inputs: Record<string, unknown>,
+  ): Record<string, unknown> | undefined {
     switch (type) {
       case "tls:index/privateKey:PrivateKey":
         return this.privateKey(name, inputs);
