@@ -148,12 +148,17 @@ class Pod {
         await this.projectFiles(dir, volume);
         volumes.set(volume.name, { target: "", source: dir, readOnly: true });
       } else if (volume.ephemeral) {
-        // A generic ephemeral volume: a claim provisioned for this pod (a new, empty filesystem,
-        // its root owned by root), made group-writable for fsGroup as the kubelet does for claims.
-        await mkdir(dir, { recursive: true });
-        await chmod(dir, group !== undefined ? 0o2775 : 0o755);
-        if (group !== undefined) await chown(dir, 0, group);
-        volumes.set(volume.name, { target: "", source: dir });
+        // A generic ephemeral volume: a claim provisioned for this pod, a new ext4 filesystem of the
+        // requested size (lost+found and all), its root made group-writable for fsGroup as the
+        // kubelet does for claims.
+        const request = volume.ephemeral.volumeClaimTemplate?.spec?.resources?.requests?.storage;
+        const claim = await this.run.volume(
+          `${this.site.name}-${volume.name}`,
+          { uid: 0, gid: group ?? 0 },
+          group !== undefined ? 0o2775 : 0o755,
+          request !== undefined ? quantityBytes(request) : undefined,
+        );
+        volumes.set(volume.name, { target: "", source: claim });
       } else if (volume.persistentVolumeClaim) {
         const claim = this.site.claims[volume.persistentVolumeClaim.claimName];
         if (!claim) throw new Error(`${this.site.name}: no claim ${volume.persistentVolumeClaim.claimName}`);
@@ -831,7 +836,7 @@ export async function kubernetesRuntime(
         processesLeft.push(...(await container.processNames()));
       return {
         ...result,
-        scratchDir: join(runContext.root, "pods", podName, "volumes", scratch.name),
+        scratchDir: join(runContext.root, "volumes", `${podName}-${scratch.name}`),
         processesLeft,
       };
     },
