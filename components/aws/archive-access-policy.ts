@@ -8,12 +8,19 @@ export function repositoryPrefix(archive: ArchiveSpec): string {
   return archive.path.replace(/^\/+/, "");
 }
 
+/** Tag naming what an IAM identity of the stack is for; the restore drill's is read-only (policy aws-drill-read-only). */
+export const ACCESS_PURPOSE_TAG = "pgstack:access";
+export const DRILL_ACCESS_PURPOSE = "restore-drill";
+
+/** S3 actions that change a repository: none may reach the restore drill's identity. */
+export const REPOSITORY_WRITE_ACTIONS = ["s3:PutObject", "s3:DeleteObject"] as const;
+
 /**
- * What pgBackRest needs on the repository and nothing more: list the repository's prefix (and
- * only it), read, write and delete objects under it (archive-push/get, backup, expire), and use
- * the bucket's KMS key for those objects. No bucket-wide or account-wide rights.
+ * An identity's rights on the repository, and nothing more: list the repository's prefix (and
+ * only it), read its objects and use the bucket's KMS key for them; with write, also write and
+ * delete objects under it. No bucket-wide or account-wide rights.
  */
-export function archiveAccessPolicy(archive: ArchiveSpec, bucketArn: string, kmsKeyArn: string) {
+function repositoryPolicy(archive: ArchiveSpec, bucketArn: string, kmsKeyArn: string, write: boolean) {
   const prefix = repositoryPrefix(archive);
   return {
     Version: "2012-10-17",
@@ -27,59 +34,33 @@ export function archiveAccessPolicy(archive: ArchiveSpec, bucketArn: string, kms
         Condition: { StringLike: { "s3:prefix": [`${prefix}/*`] } },
       },
       {
-        Sid: "ReadWriteRepository",
+        Sid: write ? "ReadWriteRepository" : "ReadRepository",
         Effect: "Allow",
-        Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        Action: ["s3:GetObject", ...(write ? REPOSITORY_WRITE_ACTIONS : [])],
         Resource: [`${bucketArn}/${prefix}/*`],
       },
       {
-        Sid: "UseBucketKey",
+        Sid: write ? "UseBucketKey" : "DecryptWithBucketKey",
         Effect: "Allow",
-        Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+        Action: ["kms:Decrypt", ...(write ? ["kms:GenerateDataKey"] : [])],
         Resource: [kmsKeyArn],
       },
     ],
   };
 }
 
-/** Tag naming what an IAM identity of the stack is for; the restore drill's is read-only (policy aws-drill-read-only). */
-export const ACCESS_PURPOSE_TAG = "pgstack:access";
-export const DRILL_ACCESS_PURPOSE = "restore-drill";
-
-/** S3 actions that change a repository: none may reach the restore drill's identity. */
-export const REPOSITORY_WRITE_ACTIONS = ["s3:PutObject", "s3:DeleteObject"] as const;
+/** What pgBackRest needs for archive-push/get, backup and expire: read, write and delete. */
+export function archiveAccessPolicy(archive: ArchiveSpec, bucketArn: string, kmsKeyArn: string) {
+  return repositoryPolicy(archive, bucketArn, kmsKeyArn, true);
+}
 
 /**
- * The restore drill's access: list the repository's prefix and read its objects, decrypt with the
- * bucket's key. No PutObject, no DeleteObject, no GenerateDataKey: the drill restores from the
- * repository and can never write, replace or delete a backup or a WAL segment, nor archive into it.
+ * The restore drill's access: list and read, decrypt. No PutObject, no DeleteObject, no
+ * GenerateDataKey: the drill restores from the repository and can never write, replace or
+ * delete a backup or a WAL segment, nor archive into it.
  */
 export function archiveReadAccessPolicy(archive: ArchiveSpec, bucketArn: string, kmsKeyArn: string) {
-  const prefix = repositoryPrefix(archive);
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "ListRepository",
-        Effect: "Allow",
-        Action: ["s3:ListBucket"],
-        Resource: [bucketArn],
-        Condition: { StringLike: { "s3:prefix": [`${prefix}/*`] } },
-      },
-      {
-        Sid: "ReadRepository",
-        Effect: "Allow",
-        Action: ["s3:GetObject"],
-        Resource: [`${bucketArn}/${prefix}/*`],
-      },
-      {
-        Sid: "DecryptWithBucketKey",
-        Effect: "Allow",
-        Action: ["kms:Decrypt"],
-        Resource: [kmsKeyArn],
-      },
-    ],
-  };
+  return repositoryPolicy(archive, bucketArn, kmsKeyArn, false);
 }
 
 /**
