@@ -1,30 +1,9 @@
 import assert from "node:assert/strict";
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Proof } from "./proofs";
 import type { ProvingCluster } from "./proving-cluster";
-
-/** s3rver keeps each object's bytes in `<key>._S3rver_object` under the bucket's directory. */
-const OBJECT_SUFFIX = "._S3rver_object";
-
-/** This machine's directory of a repository path (`backup/<stanza>/...`) in the S3 stand-in. */
-function repositoryDir(cluster: ProvingCluster, path: string): string {
-  return join(cluster.runtime.s3.objectDirectory, cluster.spec.archive.path.replace(/^\/+/, ""), path);
-}
-
-/** Object files under `dir` (recursive), with their sizes, sorted by path. */
-async function objectFiles(dir: string): Promise<{ path: string; size: number }[]> {
-  const found: { path: string; size: number }[] = [];
-  const walk = async (path: string) => {
-    for (const entry of await readdir(path, { withFileTypes: true })) {
-      const full = join(path, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.name.endsWith(OBJECT_SUFFIX)) found.push({ path: full, size: (await stat(full)).size });
-    }
-  };
-  await walk(dir);
-  return found.sort((a, b) => a.path.localeCompare(b.path));
-}
+import { OBJECT_SUFFIX, objectFiles, repositoryDir } from "./repository-objects";
 
 /** The newest full backup's label, taking a scheduled full first when the repository has none. */
 async function latestFull(cluster: ProvingCluster): Promise<string> {

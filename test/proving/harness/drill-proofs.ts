@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { drillPgbackrest } from "../../../components/render/restore-drill";
 import type { DrillRun } from "./platform";
 import type { Proof } from "./proofs";
 import type { ProvingCluster } from "./proving-cluster";
-
-/** s3rver keeps each object's bytes in `<key>._S3rver_object`, beside its metadata files. */
-const OBJECT_SUFFIX = "._S3rver_object";
+import { OBJECT_SUFFIX, objectFiles, repositoryDir } from "./repository-objects";
 
 /** The drill's summary line, parsed (restore-drill.sh prints `restore-drill: passed key=value ...`). */
 interface DrillSummary {
@@ -89,24 +87,6 @@ async function newestBackup(cluster: ProvingCluster): Promise<NewestBackup> {
   return { label: backup.label, archiveStart: backup.archive.start, archiveStop: backup.archive.stop };
 }
 
-/** This machine's path of a repository path (`backup/<stanza>/...`) in the S3 stand-in. */
-function repositoryDir(cluster: ProvingCluster, path: string): string {
-  return join(cluster.runtime.s3.objectDirectory, cluster.spec.archive.path.replace(/^\/+/, ""), path);
-}
-
-async function objectFiles(dir: string): Promise<{ path: string; size: number }[]> {
-  const found: { path: string; size: number }[] = [];
-  const walk = async (path: string) => {
-    for (const entry of await readdir(path, { withFileTypes: true })) {
-      const full = join(path, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.name.endsWith(OBJECT_SUFFIX)) found.push({ path: full, size: (await stat(full)).size });
-    }
-  };
-  await walk(dir);
-  return found.sort((a, b) => a.path.localeCompare(b.path));
-}
-
 const DRILL_TABLE = "drill_rows";
 
 /** Rows of about `bytes` in DRILL_TABLE (incompressible enough that the backup carries them). */
@@ -175,9 +155,21 @@ export const drillFailsOnCorruptFile: Proof = {
   id: 61,
   title: "one byte changed in a file of the newest backup in S3 fails the restore drill, saying why",
   async run(cluster) {
-    const { label } = await newestBackup(cluster);
-    const backupDir = repositoryDir(cluster, `backup/${cluster.stanza}/${label}`);
-    const target = (await objectFiles(join(backupDir, "pg_data"))).find((file) => file.size > 1024);
+    // A file the newest backup holds itself (a differential may hold only small ones: then a full).
+    const sizeable = async () => {
+      const { label } = await newestBackup(cluster);
+      const dir = repositoryDir(cluster, `backup/${cluster.stanza}/${label}`);
+      return {
+        label,
+        backupDir: dir,
+        file: (await objectFiles(join(dir, "pg_data"))).find((file) => file.size > 1024),
+      };
+    };
+    let { label, backupDir, file: target } = await sizeable();
+    if (!target) {
+      await cluster.scheduledBackup("full");
+      ({ label, backupDir, file: target } = await sizeable());
+    }
     assert.ok(target, `no backed-up file under ${backupDir}`);
     const fileName = relative(join(backupDir, "pg_data"), target.path).slice(0, -OBJECT_SUFFIX.length);
     const original = await readFile(target.path);
