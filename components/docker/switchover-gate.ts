@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { INIT_COMMAND } from "../render/commands";
@@ -12,6 +13,14 @@ import { logOptions, unprivileged } from "./runtime";
 
 /** Label on every member container: the gate passed (a refusal fails it, so no member is replaced). */
 export const SWITCHOVER_GATE_LABEL = "pgstack.switchover-gate";
+
+/** 12 hex digits of SHA-256 over the gate's command and script. */
+function gateHash(spec: ClusterSpec): string {
+  return createHash("sha256")
+    .update(JSON.stringify([switchoverGateCommand(spec), spec.files["switchover-gate.sh"]]))
+    .digest("hex")
+    .slice(0, 12);
+}
 
 /** Memory of the gate (psql and a shell), in MB. */
 const GATE_MEMORY_MB = 64;
@@ -40,7 +49,10 @@ export function switchoverGate(
   const container = new docker.Container(
     name,
     {
-      name: `${spec.name}-switchover-gate`,
+      // Named by what it runs: a change (pgstack:primary, the script) creates a new gate before the
+      // old one goes. With a fixed name it would be deleted first, and Pulumi deletes the members
+      // whose inputs come from it before that (their replacement would precede the gate's run).
+      name: `${spec.name}-switchover-gate-${gateHash(spec)}`,
       image: args.image,
       user: POSTGRES_USER,
       // tini as PID 1 (the spec's init, as for the members), then the script and its target.
@@ -67,7 +79,7 @@ export function switchoverGate(
       ...logOptions(),
       labels: dockerLabels(spec, "switchover-gate"),
     },
-    { parent, dependsOn: args.dependsOn, deleteBeforeReplace: true, additionalSecretOutputs: ["uploads"] },
+    { parent, dependsOn: args.dependsOn, additionalSecretOutputs: ["uploads"] },
   );
   // Unknown in a preview (and absent under mocks): only a real exit code other than 0 refuses.
   const gatePassed = pulumi.all([container.exitCode, container.containerLogs]).apply(([code, logs]) => {
