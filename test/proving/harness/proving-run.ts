@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Container } from "./container";
@@ -51,6 +51,29 @@ export class ProvingRun {
   alias(host: NetworkHost, names: readonly string[]): void {
     const entry = this.hostEntries.find((candidate) => candidate.address === host.address);
     if (entry) entry.names.push(...names.filter((name) => !entry.names.includes(name)));
+  }
+
+  /**
+   * The names `host` answers to now (a Service whose endpoints moved, a network alias that moved
+   * to another container): taken from any other host, and every container's /etc/hosts rewritten
+   * in place, as the platform's DNS would answer from then on.
+   */
+  async rename(host: NetworkHost, names: readonly string[]): Promise<void> {
+    for (const entry of this.hostEntries) {
+      entry.names =
+        entry.address === host.address
+          ? [...new Set(names)]
+          : entry.names.filter((name) => !names.includes(name));
+    }
+    const text = [
+      "127.0.0.1\tlocalhost",
+      "::1\tlocalhost ip6-localhost ip6-loopback",
+      ...this.hostEntries.map((entry) => `${entry.address}\t${entry.names.join(" ")}`),
+      "",
+    ].join("\n");
+    for (const container of this.containers) {
+      await writeFile(join(container.spec.root.path, "etc/hosts"), text).catch(() => {});
+    }
   }
 
   /** A container's root filesystem, with the run's hosts as they are now. */
