@@ -161,10 +161,11 @@ if [ -z "$old_member" ]; then
 fi
 [ -n "$target_state" ] || die "refusing the switchover: the target $target_member ($target_host) does not answer: $(cat "$work/error"). Nothing was changed."
 
-# Streaming and caught up: three samples of both positions, a second apart.
+# Streaming and caught up: three samples of both positions, a second apart. Not streaming: the
+# target's WAL stays where it was at the first sample while the primary's moves.
 sample=0
-previous_target_lsn=
-previous_old_lsn=
+first_target_lsn=
+first_old_lsn=
 while :; do
   old=$(position "$old_host" "$port") || die "cannot read the WAL position of the primary $old_member: $(cat "$work/error"). Nothing was changed."
   target=$(position "$target_host" "$port") || die "cannot read the WAL position of $target_member: $(cat "$work/error"). Nothing was changed."
@@ -176,13 +177,13 @@ while :; do
   target_lsn=$3
   lag=$(( $(bytes "$old_lsn") - $(bytes "$target_lsn") ))
   [ "$lag" -ge 0 ] || lag=0
+  first_target_lsn=\${first_target_lsn:-$target_lsn}
+  first_old_lsn=\${first_old_lsn:-$old_lsn}
   sample=$((sample + 1))
   [ "$sample" -lt 3 ] || break
-  previous_target_lsn=$target_lsn
-  previous_old_lsn=$old_lsn
   sleep 1
 done
-if [ "$lag" -gt 0 ] && [ "$target_lsn" = "$previous_target_lsn" ] && [ "$old_lsn" != "$previous_old_lsn" ]; then
+if [ "$lag" -gt 0 ] && [ "$target_lsn" = "$first_target_lsn" ] && [ "$old_lsn" != "$first_old_lsn" ]; then
   die "refusing the switchover: $target_member is not streaming (its WAL stays at $target_lsn while the primary $old_member's moved to $old_lsn, $lag bytes ahead). Check its replication (pg_stat_wal_receiver on $target_member) and run pulumi up again. Nothing was changed."
 fi
 if [ "$lag" -gt "$max_lag" ]; then

@@ -16,6 +16,9 @@ import type { ProvingCluster } from "./proving-cluster";
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A client's pause before it tries again after a failed write. */
+const RETRY_MS = 100;
+
 /** The table the writer inserts into: ids from the writer, so it knows which commits were acknowledged. */
 const TABLE = "switchover_writes";
 
@@ -63,11 +66,15 @@ function startWriter(cluster: ProvingCluster): Writer {
           { env: client.env, timeoutMs: 5000 },
         );
         if (result.code === 0) acknowledged.push({ id, at: Date.now() });
-        else failures++;
+        else {
+          failures++;
+          await sleep(RETRY_MS);
+        }
       } catch {
+        // No client to run it from (the container holding the address is being replaced).
         failures++;
+        await sleep(RETRY_MS);
       }
-      if (failures > 0 && acknowledged.length === 0) await sleep(100);
     }
   })();
   return {
