@@ -361,10 +361,14 @@ export async function dockerRuntime(
   /** A one-shot container (`attach`) as the provider runs it: to its exit; a non-zero exit fails the step. */
   const runToExit = async (resource: DeclaredResource): Promise<void> => {
     const docker = await containerOf(resource);
+    // Its output of this run only (a container of the same name shares its log file).
+    const from = docker.container.log().length;
     await docker.start();
     const { code } = await docker.container.exited;
     if (code !== 0) {
-      throw new Error(`${resource.props.name} exited ${code}:\n${docker.container.log().slice(-4000)}`);
+      throw new Error(
+        `${resource.props.name} exited ${code}:\n${docker.container.log().slice(from).slice(-4000)}`,
+      );
     }
   };
   /**

@@ -168,11 +168,15 @@ export const switchoverRefused: Proof = {
     process.kill(receiver, "SIGSTOP");
     const refusals: string[] = [];
     try {
-      // Not streaming: the primary's WAL moves (an application writing) while the target's stays.
-      const writer = startWriter(cluster);
-      const notStreaming = await pulumiUp(cluster, { "pgstack:primary": "replica-1" }).finally(() =>
-        writer.stop(),
-      );
+      // Not streaming: the primary's WAL moves (a session writing WAL for 30 s) while the target's stays.
+      const moving = primary
+        .sql(
+          "DO $$ BEGIN FOR i IN 1..300 LOOP PERFORM pg_logical_emit_message(false, 'pgstack-proof', 'moving'); PERFORM pg_sleep(0.1); END LOOP; END $$",
+          { timeoutMs: 60_000 },
+        )
+        .catch(() => "");
+      const notStreaming = await pulumiUp(cluster, { "pgstack:primary": "replica-1" });
+      await moving;
       // Lagging: more than a WAL segment behind, nothing moving while the gate looks.
       await primary.sql(
         "CREATE TABLE switchover_filler AS SELECT repeat(md5(i::text), 20) AS filler FROM generate_series(1, 40000) AS i",
@@ -196,7 +200,11 @@ export const switchoverRefused: Proof = {
           /switchover-gate$/,
           `${what}: refused elsewhere: ${report.failure.error}`,
         );
-        assert.match(report.failure.error, expected, `${what}: the refusal does not say why`);
+        assert.match(
+          report.failure.error,
+          expected,
+          `${what}: the refusal does not say why: ${report.failure.error}`,
+        );
         assert.match(report.failure.error, /Nothing was changed\./);
         // No member was touched: neither changed nor restarted, and the primary still takes writes.
         const memberSteps = report.steps.filter(
