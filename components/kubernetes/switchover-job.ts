@@ -92,3 +92,18 @@ export function switchoverGateJob(
     { ...opts, deleteBeforeReplace: true },
   );
 }
+
+/**
+ * During a failover (pgstack:failover) `pulumi up` does not wait for the members other than the
+ * new primary: the lost one cannot become ready (its pod stays Pending while its volume is
+ * unavailable; when the volume returns it starts fenced and rejoins by pg_rewind), and Pulumi
+ * would otherwise fail the update after its 10-minute wait. The new primary is awaited as always.
+ */
+export function failoverAwait(
+  spec: ClusterSpec,
+  member: { readonly role: string },
+): Record<string, string> | undefined {
+  return spec.switchover.failover && member.role !== "primary"
+    ? { "pulumi.com/skipAwait": "true" }
+    : undefined;
+}

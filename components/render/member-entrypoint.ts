@@ -140,6 +140,16 @@ if [ "$role" = replica ] && [ -f "$data_dir/PG_VERSION" ] && [ ! -f "$data_dir/s
     [ "$tries" -lt ${PRIMARY_WAIT_TRIES} ] || die "$primary_member ($primary_host:$primary_port) is not a primary accepting connections yet; this member stays down (fenced) and tries again on its next start."
     sleep 2
   done
+  # pg_rewind needs a cleanly stopped directory. After a crash (a lost primary) its own crash
+  # recovery runs postgres --single with the data directory's initdb configuration, which is not
+  # this stack's: finish it here with the stack's, on a private socket, archiving off, then stop.
+  if ! pg_controldata "$data_dir" | grep -Eq '^Database cluster state: +shut down( in recovery)?$'; then
+    echo "pgstack: $data_dir was not shut down cleanly: completing its crash recovery (private socket, not a primary to anyone) before pg_rewind."
+    recovery_socket=$(mktemp -d)
+    pg_ctl start -D "$data_dir" -w -t ${ROLES_SERVER_START_TIMEOUT_SECONDS} -o "-c config_file=$config_dir/postgresql.conf -c listen_addresses='' -c unix_socket_directories=$recovery_socket -c archive_mode=off"
+    pg_ctl stop -D "$data_dir" -m fast -w -t ${ROLES_SERVER_START_TIMEOUT_SECONDS}
+    rmdir "$recovery_socket"
+  fi
   # pg_rewind reads this member's WAL back to the last checkpoint both share; segments its clean
   # stop removed (archived already) come from the repository: --restore-target-wal runs the data
   # directory's restore_command, given here in postgresql.auto.conf (pg_rewind then copies the new

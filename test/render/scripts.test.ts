@@ -40,10 +40,16 @@ describe("rendered scripts", () => {
     // The only mv is the atomic rename of a script's own passfile; no rm, no rmdir, no initdb,
     // except in start-member.sh: one initdb (an empty volume, no stanza in the repository: proven
     // in the proving ground), removals of its own temporary files (the stderr of the stanza
-    // check and the empty private socket directory), and, when pg_rewind refuses a former
+    // check and the empty private socket directories: roles, and a former primary's crash recovery
+    // before pg_rewind), and, when pg_rewind refuses a former
     // primary, the rename of its data directory to a kept copy beside the fresh clone.
     const allowed: Record<string, unknown[]> = {
-      "start-member.sh": ['  rm -f ""', expect.stringMatching(/^ {2}initdb -D "" --username=/), '  rmdir ""'],
+      "start-member.sh": [
+        '    rmdir ""',
+        '  rm -f ""',
+        expect.stringMatching(/^ {2}initdb -D "" --username=/),
+        '  rmdir ""',
+      ],
       // The private socket directory of the server that follows the primary with the old values.
       "hot-standby-order.sh": ['rmdir ""'],
     };

@@ -320,6 +320,11 @@ export async function dockerRuntime(
       async stop() {
         await existing()?.stop();
       },
+      async lose() {
+        const current = existing();
+        current?.abandon();
+        await current?.container.kill();
+      },
       ready() {
         const current = existing();
         if (!current) throw new Error(`${resource.props.name} was never started`);

@@ -646,6 +646,8 @@ export async function kubernetesRuntime(
     return probe ? probe.periodSeconds * 1000 * probe.failureThreshold : 600_000;
   };
 
+  /** StatefulSets whose volume is unavailable (a lost member): their pod stays Pending. */
+  const unavailable = new Set<string>();
   const memberRuntime = (
     statefulSet: DeclaredResource,
     pod: () => Pod,
@@ -662,10 +664,26 @@ export async function kubernetesRuntime(
       return dataDirOnHost(spec, claim());
     },
     async start(options = {}) {
+      // A lost member's volume returned: the kubelet starts its Pending pod.
+      if (unavailable.delete(statefulSet.name)) {
+        runningLabels.set(
+          statefulSet.name,
+          statefulSetNamed(statefulSet.name).props.spec.template.metadata.labels,
+        );
+        await refreshNames();
+      }
       await pod().start();
       await pod().ready(Math.min(options.timeoutMs ?? 300_000, startupBudgetMs(statefulSet)));
     },
     stop: () => pod().stop(),
+    async lose() {
+      unavailable.add(statefulSet.name);
+      const lost = pod();
+      lost.abandon();
+      await Promise.all([...lost.containers.values()].map((container) => container.kill()));
+      runningLabels.delete(statefulSet.name);
+      await refreshNames();
+    },
     ready: () => pod().probe("postgres", "readinessProbe"),
     async recovered(options = {}) {
       const container = pod().container("postgres");
@@ -816,6 +834,13 @@ export async function kubernetesRuntime(
     const pod = new Pod(next.props.spec.template.spec, site, runContext, objects);
     pods.set(next.name, pod);
     if (!old) return;
+    if (unavailable.has(next.name)) {
+      // The new pod cannot be scheduled where its volume is: Pending, until the volume returns.
+      if (next.props.metadata.annotations?.["pulumi.com/skipAwait"] === "true") return;
+      throw new Error(
+        `${next.name}: its pod stays Pending (its volume is unavailable); Pulumi waits 10 minutes for it and fails`,
+      );
+    }
     await old.stop();
     runningLabels.delete(next.name);
     await refreshNames();

@@ -24,6 +24,12 @@ export interface MemberRuntime {
   start(options?: { readonly timeoutMs?: number }): Promise<void>;
   /** Stops it as the platform does (Docker: stop signal, grace, kill; Kubernetes: preStop, SIGTERM, grace). */
   stop(): Promise<void>;
+  /**
+   * The member is lost: SIGKILL of everything in it, and its volume unavailable (its node or zone
+   * is gone), so the platform does not start it again. Kubernetes: a pod of its StatefulSet stays
+   * Pending until `start` (the volume returned). Docker: the container is not restarted.
+   */
+  lose(): Promise<void>;
   /** One run of the platform's readiness check (Docker healthcheck, Kubernetes readiness probe). */
   ready(): Promise<ProbeResult>;
   /** Waits until the platform has restarted the member after its container exited, and it is ready. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { primaryMember } from "../../../components/spec/layout";
 import { captureChanged } from "./captured-stack";
 import type { Member } from "./member";
 import { pollUntil } from "./poll";
@@ -311,4 +312,95 @@ export const switchover: Proof = {
   },
 };
 
-export const SWITCHOVER_PROOFS: readonly Proof[] = [switchoverRefused, switchover];
+export const failover: Proof = {
+  id: 32,
+  title:
+    "failover: the primary SIGKILLed with its volume unavailable, pulumi up with pgstack:failover promotes the replica; lost commits are only those it had not received (reported); the old primary never starts as a primary and rejoins by pg_rewind when its volume returns",
+  async run(cluster) {
+    // From whichever member is primary now (after proof 31: replica-1).
+    const primaryName = primaryMember(cluster.runtime.captured.spec).name;
+    const old = cluster.members[primaryName];
+    const targetName = primaryName === "primary" ? "replica-1" : "primary";
+    const target = cluster.members[targetName];
+    assert.ok(old && target, `stack ${cluster.spec.stack} has no ${primaryName} and ${targetName}`);
+    if (!target.running()) await cluster.deployReplica(target);
+    const targetSlot = cluster.runtime.captured.spec.members.find(
+      (member) => member.name === targetName,
+    )?.slot;
+    assert.ok(targetSlot, `${targetName} has no slot`);
+    await waitStreaming(old, targetSlot);
+    await old.sql(`CREATE TABLE IF NOT EXISTS ${TABLE} (id bigint PRIMARY KEY)`, { tcp: true });
+    await old.sql(`DELETE FROM ${TABLE}`, { tcp: true });
+
+    const writer = startWriter(cluster);
+    let log: WriteLog;
+    let up: Awaited<ReturnType<typeof pulumiUp>>;
+    let lostAt = 0;
+    let logFrom = 0;
+    try {
+      await pollUntil(
+        "the writer's first commits",
+        async () => (writer.acknowledgedAfter(0) >= 20 ? true : undefined),
+        {
+          timeoutMs: 30_000,
+        },
+      );
+      // The node is gone: SIGKILL, no shutdown checkpoint, and the volume with it.
+      lostAt = Date.now();
+      logFrom = old.log().length;
+      await old.runtime.lose();
+      up = await pulumiUp(cluster, { "pgstack:primary": targetName, "pgstack:failover": true });
+      assert.equal(up.report.failure, undefined, `pulumi up failed: ${up.report.failure?.error}`);
+      const ended = Date.now();
+      await pollUntil(
+        "commits on the promoted replica",
+        async () => (writer.acknowledgedAfter(ended) >= 10 ? true : undefined),
+        {
+          timeoutMs: 60_000,
+        },
+      );
+    } finally {
+      log = await writer.stop();
+    }
+    assert.equal(await target.sql("SELECT pg_is_in_recovery()"), "f", `${targetName} was not promoted`);
+    const kept = new Set(
+      (await target.sql(`SELECT id FROM ${TABLE}`)).split("\n").filter(Boolean).map(Number),
+    );
+    const acknowledgedBefore = log.acknowledged.filter((entry) => entry.at <= lostAt);
+    const lost = log.acknowledged.filter((entry) => !kept.has(entry.id));
+    // What is lost is what the replica had not received: the last commits before the loss, none after.
+    const lastKeptBefore = Math.max(
+      0,
+      ...acknowledgedBefore.filter((entry) => kept.has(entry.id)).map((entry) => entry.id),
+    );
+    assert.ok(
+      lost.every((entry) => entry.id > lastKeptBefore && entry.at <= lostAt),
+      `lost commits other than the last ones before the loss: ${JSON.stringify(lost)}`,
+    );
+    const promoted = [...target.log().matchAll(/pgstack: promoted \S+ at WAL (\S+)/g)].slice(-1)[0]?.[1];
+    assert.ok(promoted, "the promotion does not report the WAL position it took over at");
+    const gateReport = up.report.steps.find((step) => step.change.after.name.endsWith("switchover-gate"));
+    assert.ok(gateReport && !gateReport.error, "the gate did not pass");
+    // The lost member's volume returns: it starts, never as a primary, and rejoins by pg_rewind.
+    await old.start({ timeoutMs: 300_000 });
+    const oldSlot = cluster.runtime.captured.spec.members.find((member) => member.name === primaryName)?.slot;
+    assert.ok(oldSlot, `${primaryName} has no slot after the failover`);
+    await waitStreaming(target, oldSlot);
+    assert.equal(await old.sql("SELECT pg_is_in_recovery()"), "t");
+    const rejoin = old.log().slice(logFrom);
+    assert.match(rejoin, /It will not start as a primary/);
+    assert.match(rejoin, /rewound to the new primary's timeline/);
+    // The repository's newest segment of the old timeline: what the promoted replica could read there.
+    const timeline = Number(await target.sql("SELECT timeline_id FROM pg_control_checkpoint()"));
+    const lastArchived = (await cluster.archivedWal())
+      .filter((name) => !name.endsWith(".history") && Number.parseInt(name.slice(0, 8), 16) === timeline - 1)
+      .slice(-1)[0];
+
+    const outageMs = longestGap(log);
+    return {
+      figure: `data lost: ${lost.length} of ${acknowledgedBefore.length} commits acknowledged before the SIGKILL (those ${targetName} had not received); ${targetName} promoted at WAL ${promoted} (timeline ${timeline}), the repository's last segment of timeline ${timeline - 1}: ${lastArchived}; write outage ${seconds(outageMs)}, pulumi up ${seconds(up.upMs)}; ${primaryName} fenced, rewound and streaming when its volume returned`,
+    };
+  },
+};
+
+export const SWITCHOVER_PROOFS: readonly Proof[] = [switchoverRefused, switchover, failover];
