@@ -156,7 +156,7 @@ async function streamingTarget(cluster: ProvingCluster): Promise<{ target: Membe
 }
 
 export const switchoverRefused: Proof = {
-  id: 30,
+  id: 50,
   title:
     "pulumi up of pgstack:primary=replica-1 is refused by the gate, naming why, with nothing changed, while replica-1 is not streaming or lags",
   async run(cluster) {
@@ -169,10 +169,11 @@ export const switchoverRefused: Proof = {
     process.kill(receiver, "SIGSTOP");
     const refusals: string[] = [];
     try {
-      // Not streaming: the primary's WAL moves (a session writing WAL for 30 s) while the target's stays.
+      // Not streaming: the primary's WAL moves (a session writing 12 kB of WAL ten times a second, so whole
+      // pages reach the disk and its flush position moves) while the target's stays.
       const moving = primary
         .sql(
-          "DO $$ BEGIN FOR i IN 1..300 LOOP PERFORM pg_logical_emit_message(false, 'pgstack-proof', 'moving'); PERFORM pg_sleep(0.1); END LOOP; END $$",
+          "DO $$ BEGIN FOR i IN 1..300 LOOP PERFORM pg_logical_emit_message(false, 'pgstack-proof', repeat('moving', 2000)); PERFORM pg_sleep(0.1); END LOOP; END $$",
           { timeoutMs: 60_000 },
         )
         .catch(() => "");
@@ -235,7 +236,7 @@ export const switchoverRefused: Proof = {
 };
 
 export const switchover: Proof = {
-  id: 31,
+  id: 51,
   title:
     "pulumi up of pgstack:primary=replica-1 under a steady write load: gate, then the members together; 0 acknowledged commits lost; the old primary streams from the new one; archiving continues on the new timeline",
   async run(cluster) {
@@ -313,7 +314,7 @@ export const switchover: Proof = {
 };
 
 export const failover: Proof = {
-  id: 32,
+  id: 52,
   title:
     "failover: the primary SIGKILLed with its volume unavailable, pulumi up with pgstack:failover promotes the replica; lost commits are only those it had not received (reported); the old primary never starts as a primary and rejoins by pg_rewind when its volume returns",
   async run(cluster) {
