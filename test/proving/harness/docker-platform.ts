@@ -366,9 +366,10 @@ export async function dockerRuntime(
   /** A one-shot container (`attach`) as the provider runs it: to its exit; a non-zero exit fails the step. */
   const runToExit = async (resource: DeclaredResource): Promise<void> => {
     const docker = await containerOf(resource);
-    // Its output of this run only (a container of the same name shares its log file).
-    const from = docker.container.log().length;
     await docker.start();
+    // Its output of this run only: a container of the same name shares its log file, which this
+    // run has not written to yet (the gate prints nothing before its first connection).
+    const from = docker.container.log().length;
     const { code } = await docker.container.exited;
     if (code !== 0) {
       throw new Error(

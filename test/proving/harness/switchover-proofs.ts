@@ -220,7 +220,7 @@ export const switchoverRefused: Proof = {
           `${what}: members changed after a refusal`,
         );
         refusals.push(
-          `${what}: "${/refusing the switchover: (.*?)\. /.exec(report.failure.error)?.[1] ?? report.failure.error}"`,
+          `${what}: "${[...report.failure.error.matchAll(/refusing the switchover: (.*?)\. /g)].slice(-1)[0]?.[1] ?? report.failure.error}"`,
         );
       }
     } finally {
