@@ -183,11 +183,17 @@ while :; do
   [ "$sample" -lt 3 ] || break
   sleep 1
 done
+streaming=yes
 if [ "$lag" -gt 0 ] && [ "$target_lsn" = "$first_target_lsn" ] && [ "$old_lsn" != "$first_old_lsn" ]; then
-  die "refusing the switchover: $target_member is not streaming (its WAL stays at $target_lsn while the primary $old_member's moved to $old_lsn, $lag bytes ahead). Check its replication (pg_stat_wal_receiver on $target_member) and run pulumi up again. Nothing was changed."
+  streaming=no
 fi
 if [ "$lag" -gt "$max_lag" ]; then
-  die "refusing the switchover: $target_member lags the primary $old_member by $lag bytes of WAL ($target_lsn against $old_lsn; at most $max_lag). Wait for it to catch up and run pulumi up again. Nothing was changed."
+  not_streaming=
+  [ "$streaming" = yes ] || not_streaming=", and is not streaming (its WAL stays there while the primary's moves)"
+  die "refusing the switchover: $target_member lags the primary $old_member by $lag bytes of WAL ($target_lsn against $old_lsn; at most $max_lag)$not_streaming. Wait for it to catch up and run pulumi up again. Nothing was changed."
+fi
+if [ "$streaming" = no ]; then
+  die "refusing the switchover: $target_member is not streaming (its WAL stays at $target_lsn while the primary $old_member's moved to $old_lsn, $lag bytes ahead). Check its replication (pg_stat_wal_receiver on $target_member) and run pulumi up again. Nothing was changed."
 fi
 echo "switchover-gate: $target_member streams from $old_member and is $lag bytes behind ($target_lsn against $old_lsn on timeline $old_timeline)."
 

@@ -178,6 +178,10 @@ export const switchoverRefused: Proof = {
         )
         .catch(() => "");
       const notStreaming = await pulumiUp(cluster, { "pgstack:primary": "replica-1" });
+      // Done with it: its session ends (cancelled) instead of running out its 30 s.
+      await primary.sql(
+        "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'DO $$ BEGIN FOR i IN 1..300 LOOP PERFORM pg_logical_emit_message%'",
+      );
       await moving;
       // Lagging: more than a WAL segment behind, nothing moving while the gate looks.
       await primary.sql(
