@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Container } from "./container";
@@ -71,8 +71,13 @@ export class ProvingRun {
       ...this.hostEntries.map((entry) => `${entry.address}\t${entry.names.join(" ")}`),
       "",
     ].join("\n");
-    for (const container of this.containers) {
-      await writeFile(join(container.spec.root.path, "etc/hosts"), text).catch(() => {});
+    // Running containers only (a stopped one's root may be being removed), each file replaced
+    // whole (a reader never sees it half written).
+    for (const container of this.containers.filter((candidate) => candidate.running())) {
+      const hosts = join(container.spec.root.path, "etc/hosts");
+      await writeFile(`${hosts}.new`, text, { mode: 0o644 })
+        .then(() => rename(`${hosts}.new`, hosts))
+        .catch(() => {});
     }
   }
 
