@@ -7,6 +7,7 @@ export type DockerRole =
   | "backup-runner"
   | "object-store"
   | "object-store-setup"
+  | "switchover-gate"
   | "network"
   | "image"
   | "exporter"

@@ -25,6 +25,7 @@ import {
   unprivileged,
 } from "./runtime";
 import { memberStartCommand } from "./startup-commands";
+import { SWITCHOVER_GATE_LABEL, switchoverGate } from "./switchover-gate";
 import { memberVolume, memberVolumeName } from "./volumes";
 
 /**
@@ -88,6 +89,12 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
       this.bucketReady = pulumi.output(true);
     }
 
+    // Before any member changes: orders a switchover or refuses it (switchover-gate.ts).
+    const gate = switchoverGate(
+      `${name}-switchover-gate`,
+      { spec, image, network: networks.cluster, secrets, caPem: ca.certPem, dependsOn: storeReady },
+      this,
+    );
     const containers = new Map<string, docker.Container>();
     const sockets = new Map<string, docker.Volume>();
     const primary = spec.members.find((member) => member.role === "primary") as MemberSpec;
@@ -169,14 +176,19 @@ export class DockerPostgresCluster extends pulumi.ComponentResource implements P
           // crash-looping unnoticed.
           wait: true,
           waitTimeout: isPrimary ? PRIMARY_WAIT_TIMEOUT_SECONDS : REPLICA_WAIT_TIMEOUT_SECONDS,
-          labels: dockerLabels(spec, member.role, { [MEMBER_LABEL]: member.name }),
+          labels: [
+            ...dockerLabels(spec, member.role, { [MEMBER_LABEL]: member.name }),
+            { label: SWITCHOVER_GATE_LABEL, value: gate.gatePassed },
+          ],
         },
         {
           parent: this,
           // Not replicas after the primary: Pulumi would replace the primary first, and a raised
-          // max_connections needs the replicas restarted first. The members are replaced together
-          // and order themselves (hot-standby-order.sh); a new replica's clone waits for the primary.
-          dependsOn: storeReady,
+          // max_connections needs the replicas restarted first, a switchover the old primary stopped
+          // while the target restarts. The members are replaced together, after the switchover
+          // gate, and order themselves (hot-standby-order.sh, start-member.sh); a new replica's
+          // clone waits for the primary.
+          dependsOn: [gate.container, ...storeReady],
           // Container names are fixed: the old one must go before its replacement is created.
           deleteBeforeReplace: true,
           additionalSecretOutputs: ["uploads"],

@@ -45,7 +45,12 @@ export function memberVolume(
     {
       name: memberVolumeName(spec, member),
       driver: "local",
-      labels: dockerLabels(spec, member.role, { [MEMBER_LABEL]: member.name, "pgstack.content": "pgdata" }),
+      // A volume cannot change: any new label replaces it, data and all. So its role label is the
+      // role its member was created with (its name), not the current one, which a switchover moves.
+      labels: dockerLabels(spec, member.name === "primary" ? "primary" : "replica", {
+        [MEMBER_LABEL]: member.name,
+        "pgstack.content": "pgdata",
+      }),
     },
     dataResourceOptions(spec, parent),
   );

@@ -20,6 +20,7 @@ import { stackServiceAccounts } from "./service-accounts";
 import { stackServices } from "./services";
 import { stanzaJob } from "./stanza-job";
 import { memberStatefulSet } from "./statefulset";
+import { switchoverGateJob } from "./switchover-job";
 import { stackCertificates } from "./tls";
 import { webIdentity } from "./web-identity";
 
@@ -157,13 +158,30 @@ export class KubernetesPostgresCluster extends pulumi.ComponentResource implemen
         // template) stops for a person to decide instead of recreating the member.
         { ...child, dependsOn, protect: spec.protect },
       );
-    // Policies first: the pods' traffic is allowed before they start, denied otherwise.
-    const primaryStatefulSet = member(primary, networkPolicies);
+    // Policies first: the pods' traffic is allowed before they start, denied otherwise. Before any
+    // member changes: the switchover gate (switchover-job.ts), which orders a switchover or refuses it.
+    const gate = switchoverGateJob(
+      spec,
+      {
+        namespace,
+        serviceAccountName: accounts.database.metadata.name,
+        sources: {
+          files: files.metadata.name,
+          settings: settings.metadata.name,
+          passwords: stackSecretObjects.passwords.metadata.name,
+          pgbackrest: stackSecretObjects.pgbackrest.metadata.name,
+          tls: (certificates.memberSecrets.get(primary.name) as k8s.core.v1.Secret).metadata.name,
+        },
+      },
+      { ...child, dependsOn: networkPolicies },
+    );
+    const primaryStatefulSet = member(primary, [gate, ...networkPolicies]);
     // Not after the primary: Pulumi would roll it first, and a raised max_connections needs the
-    // replicas restarted first. The members roll together and order themselves
-    // (hot-standby-order.sh); a new replica's clone waits for the primary (bootstrap-replica.sh,
-    // retried by the kubelet), within the readiness wait of `pulumi up`.
-    for (const replica of replicas) member(replica, networkPolicies);
+    // replicas restarted first, a switchover the old primary stopped while the target restarts.
+    // The members roll together and order themselves (hot-standby-order.sh, start-member.sh); a
+    // new replica's clone waits for the primary (bootstrap-replica.sh, retried by the kubelet),
+    // within the readiness wait of `pulumi up`.
+    for (const replica of replicas) member(replica, [gate, ...networkPolicies]);
 
     const runner = {
       namespace,

@@ -16,6 +16,7 @@ import { type FileSources, podFiles } from "./pod-files";
 import { containerSecurityContext, podSecurityContext } from "./pod-security";
 import { PGBACKREST_PORT_NAME, POSTGRES_PORT_NAME } from "./services";
 import { reloaderContainer } from "./settings-reloader";
+import { failoverAwait } from "./switchover-job";
 import type { WebIdentity } from "./web-identity";
 
 type Container = k8s.types.input.core.v1.Container;
@@ -219,7 +220,12 @@ export function memberStatefulSet(
   return new k8s.apps.v1.StatefulSet(
     name,
     {
-      metadata: { name, namespace: deps.namespace, labels: memberPodLabels(spec, member) },
+      metadata: {
+        name,
+        namespace: deps.namespace,
+        labels: memberPodLabels(spec, member),
+        annotations: failoverAwait(spec, member),
+      },
       spec: {
         replicas: 1,
         serviceName: deps.headlessServiceName,

@@ -15,6 +15,7 @@ import { renderPostgresqlConf } from "./postgresql-conf";
 import { renderBootstrapReplica } from "./replica-bootstrap";
 import { renderRestoreDrill } from "./restore-drill";
 import { renderSwitchoverCheck } from "./switchover";
+import { renderSwitchoverGate } from "./switchover-gate";
 import { renderVerifyRepository } from "./verify-repository";
 
 /** Every file the platforms mount, rendered from the model. Pure: same model, same bytes. */
@@ -31,6 +32,7 @@ export function renderFiles(model: ClusterModel): RenderedFiles {
     "hot-standby-order.sh": renderHotStandbyOrder(model),
     "start-member.sh": renderStartMember(model),
     "switchover-check.sh": renderSwitchoverCheck(model),
+    "switchover-gate.sh": renderSwitchoverGate(model),
     "verify-repository.sh": renderVerifyRepository(model),
     "pgbackrest-drill.conf": renderPgbackrestDrillConf(model),
     "restore-drill.sh": renderRestoreDrill(model),

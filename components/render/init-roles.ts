@@ -3,6 +3,7 @@ import { commentLines, generatedHeader } from "./generated-header";
 import { monitoringRoleSql } from "./monitoring-role";
 import { SECRET_FILES } from "./secret-files";
 import { REWIND_FUNCTIONS } from "./switchover";
+import { fenceFunctionsSql } from "./switchover-gate";
 
 /** An SQL identifier, double-quoted. */
 function quoteIdent(name: string): string {
@@ -99,6 +100,8 @@ export function renderInitRoles(model: ClusterModel): string {
     "",
     "",
     ...monitoringRoleSql(model),
+    "",
+    ...fenceFunctionsSql(model),
     "",
     "-- Query statistics in the application database (the library is preloaded by postgresql.conf).",
     `\\connect ${quoteIdent(postgres.database)}`,

@@ -45,6 +45,11 @@ const PROMOTE_SETTLE_SECONDS = 60;
 /** Seconds the private-socket server may take to start (crash recovery of a large WAL backlog). */
 export const ROLES_SERVER_START_TIMEOUT_SECONDS = 1800;
 
+/** A restore_command fetching WAL from the stack's repository (pgBackRest archive-get), for pg_rewind. */
+function rewindRestoreCommand(model: ClusterModel): string {
+  return `${shellCommand(memberPgbackrest(model, "archive-get"))} %f "%p"`;
+}
+
 /** initdb options. Page checksums can only be chosen here: corruption is reported on read. */
 export function initdbArguments(model: ClusterModel): string[] {
   const { layout, postgres } = model;
@@ -135,7 +140,22 @@ if [ "$role" = replica ] && [ -f "$data_dir/PG_VERSION" ] && [ ! -f "$data_dir/s
     [ "$tries" -lt ${PRIMARY_WAIT_TRIES} ] || die "$primary_member ($primary_host:$primary_port) is not a primary accepting connections yet; this member stays down (fenced) and tries again on its next start."
     sleep 2
   done
-  if pg_rewind --target-pgdata="$data_dir" --source-server="$rewind_source" --progress; then
+  # pg_rewind needs a cleanly stopped directory. After a crash (a lost primary) its own crash
+  # recovery runs postgres --single with the data directory's initdb configuration, which is not
+  # this stack's: finish it here with the stack's, on a private socket, archiving off, then stop.
+  if ! pg_controldata "$data_dir" | grep -Eq '^Database cluster state: +shut down( in recovery)?$'; then
+    echo "pgstack: $data_dir was not shut down cleanly: completing its crash recovery (private socket, not a primary to anyone) before pg_rewind."
+    recovery_socket=$(mktemp -d)
+    pg_ctl start -D "$data_dir" -w -t ${ROLES_SERVER_START_TIMEOUT_SECONDS} -o "-c config_file=$config_dir/postgresql.conf -c listen_addresses='' -c unix_socket_directories=$recovery_socket -c archive_mode=off"
+    pg_ctl stop -D "$data_dir" -m fast -w -t ${ROLES_SERVER_START_TIMEOUT_SECONDS}
+    rmdir "$recovery_socket"
+  fi
+  # pg_rewind reads this member's WAL back to the last checkpoint both share; segments its clean
+  # stop removed (archived already) come from the repository: --restore-target-wal runs the data
+  # directory's restore_command, given here in postgresql.auto.conf (pg_rewind then copies the new
+  # primary's over it).
+  printf '%s\\n' ${shellQuote(`restore_command = '${rewindRestoreCommand(model).replaceAll("'", "''")}'`)} >>"$data_dir/postgresql.auto.conf"
+  if pg_rewind --target-pgdata="$data_dir" --source-server="$rewind_source" --restore-target-wal --progress; then
     echo "pgstack: $data_dir rewound to the new primary's timeline; what this member wrote after the two diverged (named above) is discarded."
   else
     status=$?

@@ -21,7 +21,7 @@ const CHECK_SAMPLES = 3;
  * the passfile start-member.sh keeps (never a password on a command line), and TLS verifying the
  * primary's name against the stack's CA.
  */
-function replicationConnectionOptions(
+export function replicationConnectionOptions(
   model: ClusterModel,
   passfile = `${model.layout.volumeDir}/${REPLICATION_PASSFILE}`,
 ): string {
@@ -45,6 +45,29 @@ export function standbyConninfo(model: ClusterModel): string {
  */
 export function rewindSourceConninfo(model: ClusterModel): string {
   return `host=${primaryHost(model)} dbname=postgres ${replicationConnectionOptions(model)}`;
+}
+
+/**
+ * Shell functions reading WAL positions over the replication protocol ("$passfile" and "$work"
+ * set by the caller): `position HOST PORT` prints "SYSTEMID TIMELINE LSN" (IDENTIFY_SYSTEM: on a
+ * standby, the WAL it has received and flushed), `bytes LSN` an LSN as a byte offset.
+ */
+export function walPositionLines(model: ClusterModel): string {
+  return `# position HOST PORT: "SYSTEMID TIMELINE LSN" of the server at HOST:PORT (IDENTIFY_SYSTEM: on a
+# standby, the WAL it has received and flushed).
+position() {
+  identified=$(psql -X -A -t -F ' ' --no-password \\
+    "${replicationConnectionOptions(model, "$passfile")} host=$1 port=$2 dbname=replication replication=true connect_timeout=5" \\
+    -c IDENTIFY_SYSTEM 2>"$work/error") || return 1
+  echo "$identified" | cut -d ' ' -f 1-3
+}
+
+# bytes LSN: an LSN (hex HIGH/LOW) as a byte offset.
+bytes() {
+  high=\${1%/*}
+  low=\${1#*/}
+  echo $((0x$high * 4294967296 + 0x$low))
+}`;
 }
 
 /** The functions pg_rewind calls on its source server (PostgreSQL 15 docs, pg_rewind, Notes). */
@@ -128,21 +151,7 @@ trap 'rm -rf "$work"' EXIT
 passfile="$work/${REPLICATION_PASSFILE}"
 write_replication_passfile
 
-# position HOST PORT: "SYSTEMID TIMELINE LSN" of the server at HOST:PORT (IDENTIFY_SYSTEM: on a
-# standby, the WAL it has received and flushed).
-position() {
-  identified=$(psql -X -A -t -F ' ' --no-password \\
-    "${replicationConnectionOptions(model, "$passfile")} host=$1 port=$2 dbname=replication replication=true connect_timeout=5" \\
-    -c IDENTIFY_SYSTEM 2>"$work/error") || return 1
-  echo "$identified" | cut -d ' ' -f 1-3
-}
-
-# bytes LSN: an LSN (hex HIGH/LOW) as a byte offset.
-bytes() {
-  high=\${1%/*}
-  low=\${1#*/}
-  echo $((0x$high * 4294967296 + 0x$low))
-}
+${walPositionLines(model)}
 
 target=$(position "$target_host" "$target_port") ||
   die "cannot reach the target $target_member ($target_host) over replication: $(cat "$work/error"). Nothing was changed."

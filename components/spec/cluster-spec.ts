@@ -346,6 +346,8 @@ export interface RenderedFiles {
    * new primary streams from the old one and is caught up (only reports its position on a failover).
    */
   readonly "switchover-check.sh": string;
+  /** POSIX sh script `pulumi up` runs before any member changes: orders a switchover or refuses it. */
+  readonly "switchover-gate.sh": string;
   /** Maps OS users to roles for peer authentication on the local socket (the exporter only). */
   readonly "pg_ident.conf": string;
   /** POSIX sh script of the backup runner: pgbackrest verify that exits 1 naming damaged backups and files. */

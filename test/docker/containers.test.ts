@@ -148,14 +148,22 @@ describe("database members", () => {
     expect((replica.inputs.command as string[]).slice(-2)).toEqual(["replica", "replica_1"]);
   });
 
-  it("members are replaced together (start-member.sh orders them), and `up` waits for each to be healthy", () => {
+  it("members change only after the switchover gate, together (their start scripts order them), and `up` waits for each to be healthy", () => {
     const primary = containerNamed(dev, "pgstack-dev-primary");
     const replica = containerNamed(dev, "pgstack-dev-replica-1");
+    const gate = ofType(dev, CONTAINER).find((c) =>
+      String(c.inputs.name).startsWith("pgstack-dev-switchover-gate-"),
+    ) as RegisteredResource;
+    expect(gate.inputs.attach).toBe(true);
+    // Named by what it runs, so a new gate is created before the old one is deleted: a fixed name
+    // would be deleted first, and Pulumi would delete the members (their inputs come from it) before.
+    expect(gate.inputs.name).toMatch(/^pgstack-dev-switchover-gate-[0-9a-f]{12}$/);
+    expect(gate.inputs.command).toEqual(["sh", "/etc/pgstack/switchover-gate.sh", "primary"]);
+    for (const member of [primary, replica]) expect(member.dependencies).toContain(gate.urn);
+    // A switchover replaces both at once: the new primary waiting on the old would never see it stop.
+    expect(replica.dependencies).not.toContain(primary.urn);
     expect(primary.inputs.wait).toBe(true);
     expect(primary.inputs.waitTimeout).toBeGreaterThanOrEqual(60);
-    // Pulumi replaces a dependency first and waits for it: the primary restarted before its
-    // replicas is the order a raised max_connections must not take (hot-standby-order.sh).
-    expect(replica.dependencies).not.toContain(primary.urn);
     expect(replica.inputs.wait).toBe(true);
     // As long as its start period, which covers the first clone of the primary.
     expect(replica.inputs.waitTimeout).toBe(30 * 60);

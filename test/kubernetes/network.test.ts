@@ -158,8 +158,8 @@ describe("network policies", () => {
       ...inputsOf("kubernetes:batch/v1:CronJob").map((c) => c.spec.jobTemplate.spec.template.metadata.labels),
       ...inputsOf("kubernetes:batch/v1:Job").map((j) => j.spec.template.metadata.labels),
     ];
-    // Two members, the stanza Job, two backup CronJobs, the restore drill's CronJob.
-    expect(pods.length).toBe(6);
+    // Two members, the switchover gate and stanza Jobs, two backup CronJobs, the restore drill's CronJob.
+    expect(pods.length).toBe(7);
     for (const labels of pods) {
       expect(
         selectors.some((selector) => Object.entries(selector).every(([key, value]) => labels[key] === value)),

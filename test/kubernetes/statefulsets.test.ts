@@ -80,8 +80,8 @@ describe("member StatefulSets", () => {
         .ofType("kubernetes:batch/v1:CronJob")
         .map((cron) => (unwrap(cron.inputs) as Json).spec.jobTemplate.spec.template.spec),
     ];
-    // Two members, the stanza Job, two backup CronJobs and the restore drill's.
-    expect(pods).toHaveLength(6);
+    // Two members, the switchover gate and stanza Jobs, two backup CronJobs and the restore drill's.
+    expect(pods).toHaveLength(7);
     for (const pod of pods) {
       for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
         expect(container.resources.requests, container.name).toEqual(container.resources.limits);
@@ -296,7 +296,7 @@ describe("member StatefulSets", () => {
     );
   });
 
-  it("members roll together (no replica waits for the primary's StatefulSet), each after the NetworkPolicies", () => {
+  it("members roll together after the switchover gate Job, and every member waits for the NetworkPolicies", () => {
     const urn = (type: string, name: string) =>
       `urn:pulumi:prod::pgstack::pgstack:kubernetes:PostgresCluster$${type}::${name}`;
     // Pulumi would update a dependency first and wait for it: the primary rolled before its
@@ -307,10 +307,19 @@ describe("member StatefulSets", () => {
     ).dependencies;
     expect(replicaDependencies).not.toContain(urn("kubernetes:apps/v1:StatefulSet", "pgstack-prod-primary"));
     for (const name of ["pgstack-prod-primary", "pgstack-prod-replica-1"]) {
-      expect(stack.named("kubernetes:apps/v1:StatefulSet", name).dependencies).toContain(
+      const dependencies = stack.named("kubernetes:apps/v1:StatefulSet", name).dependencies;
+      expect(dependencies).toContain(urn("kubernetes:batch/v1:Job", "pgstack-prod-switchover-gate"));
+      expect(dependencies).toContain(
         urn("kubernetes:networking.k8s.io/v1:NetworkPolicy", "pgstack-prod-default-deny"),
       );
     }
+    const gate = unwrap(
+      stack.named("kubernetes:batch/v1:Job", "pgstack-prod-switchover-gate").inputs,
+    ) as Json;
+    const container = gate.spec.template.spec.containers[0];
+    expect(container.command).toEqual(["tini", "--", "sh", "/etc/pgstack/switchover-gate.sh", "primary"]);
+    // A refusal is an answer: no retry, and `up` stops there.
+    expect(gate.spec.backoffLimit).toBe(0);
   });
 });
 

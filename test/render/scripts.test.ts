@@ -14,6 +14,7 @@ const scripts = [
   "hot-standby-order.sh",
   "start-member.sh",
   "switchover-check.sh",
+  "switchover-gate.sh",
 ] as const;
 
 describe("rendered scripts", () => {
@@ -39,10 +40,16 @@ describe("rendered scripts", () => {
     // The only mv is the atomic rename of a script's own passfile; no rm, no rmdir, no initdb,
     // except in start-member.sh: one initdb (an empty volume, no stanza in the repository: proven
     // in the proving ground), removals of its own temporary files (the stderr of the stanza
-    // check and the empty private socket directory), and, when pg_rewind refuses a former
+    // check and the empty private socket directories: roles, and a former primary's crash recovery
+    // before pg_rewind), and, when pg_rewind refuses a former
     // primary, the rename of its data directory to a kept copy beside the fresh clone.
     const allowed: Record<string, unknown[]> = {
-      "start-member.sh": ['  rm -f ""', expect.stringMatching(/^ {2}initdb -D "" --username=/), '  rmdir ""'],
+      "start-member.sh": [
+        '    rmdir ""',
+        '  rm -f ""',
+        expect.stringMatching(/^ {2}initdb -D "" --username=/),
+        '  rmdir ""',
+      ],
       // The private socket directory of the server that follows the primary with the old values.
       "hot-standby-order.sh": ['rmdir ""'],
     };
@@ -53,9 +60,10 @@ describe("rendered scripts", () => {
     expect(renames.filter((line) => line !== 'mv -f "" ""')).toEqual(
       name === "start-member.sh" ? ['mv "" ""'] : [],
     );
-    if (name === "switchover-check.sh") {
+    if (name === "switchover-check.sh" || name === "switchover-gate.sh") {
       // Its one removal, in a trap: its own temporary directory, holding only the passfile it wrote.
-      expect(files[name].match(/\brm\b.*$/gm)).toEqual([`rm -rf "$work"' EXIT`]);
+      // (an rm outside a message: the gate's messages name `pulumi config rm`).
+      expect(files[name].match(/(?<=^[^"\n]*)\brm\b.*$/gm)).toEqual([`rm -rf "$work"' EXIT`]);
       expect(files[name]).toContain("work=$(mktemp -d)");
     }
     if (name === "start-member.sh") {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { INIT_COMMAND } from "../../../components/render/commands";
+import { readWriteAlias } from "../../../components/spec/layout";
 import { PUSHGATEWAY_PORT } from "../../../components/spec/monitoring";
 import type { CapturedStack, DeclaredResource } from "./captured-stack";
 import { Container, type ContainerMount, type ProbeResult } from "./container";
@@ -14,6 +15,7 @@ import {
   type PlatformRuntime,
 } from "./platform";
 import { pollUntil } from "./poll";
+import { applyInPulumiOrder, changedResources } from "./program-change";
 import type { ProvingRun } from "./proving-run";
 import { type S3Account, S3Endpoint } from "./s3-endpoint";
 import { IMAGE_ENVIRONMENT, imageAccount, otherImageEntrypoint, otherImageUser } from "./substitutions";
@@ -139,7 +141,11 @@ export async function dockerRuntime(
 ): Promise<PlatformRuntime> {
   const { spec } = captured;
   const image = imageDefaults();
+  // The program as last applied (a changed program replaces containers: see apply).
+  let current = captured;
   const resources = captured.ofType(CONTAINER_TYPE);
+  const resourceNamed = (name: string) =>
+    current.ofType(CONTAINER_TYPE).find((resource) => resource.name === name) as DeclaredResource;
   const role = (resource: DeclaredResource) => label(resource, "pgstack.role");
   const postgres = osUser("postgres");
 
@@ -147,14 +153,16 @@ export async function dockerRuntime(
   // names belong to the S3 stand-in.
   const hosts = new Map<string, NetworkHost>();
   let s3Host: NetworkHost | undefined;
-  for (const resource of resources) {
-    const names = [
+  const namesOf = (resource: DeclaredResource) =>
+    [
       resource.props.name,
       resource.props.hostname,
       ...((resource.props.networksAdvanced as { aliases?: string[] }[] | undefined) ?? []).flatMap(
         (network) => network.aliases ?? [],
       ),
     ].filter(Boolean) as string[];
+  for (const resource of resources) {
+    const names = namesOf(resource);
     if (role(resource) === "object-store-setup") continue;
     const host = await runContext.host(resource.props.name, names);
     if (role(resource) === "object-store") s3Host = host;
@@ -283,8 +291,8 @@ export async function dockerRuntime(
   const memberRuntime = (
     resource: DeclaredResource,
     docker: () => Promise<DockerContainer>,
+    existing: () => DockerContainer | undefined,
   ): MemberRuntime => {
-    let current: DockerContainer | undefined;
     let volume = "";
     // The data volume: the mount at the layout's volume directory (a member also shares its socket).
     const volumeName = (resource.props.mounts as { source: string; target: string }[]).find(
@@ -293,6 +301,7 @@ export async function dockerRuntime(
     return {
       name: label(resource, "pgstack.member") ?? resource.name,
       get container() {
+        const current = existing();
         if (!current) throw new Error(`${resource.props.name} was never started`);
         return current.container;
       },
@@ -303,19 +312,26 @@ export async function dockerRuntime(
         return dataDirOnHost(spec, volume);
       },
       async start(options = {}) {
-        current ??= await docker();
+        const current = await docker();
         volume = volumes.get(volumeName) ?? (await volumeDir(volumeName));
         if (!current.container.running()) await current.start();
         await current.healthy(options.timeoutMs ?? startupBudget(resource));
       },
       async stop() {
-        await current?.stop();
+        await existing()?.stop();
+      },
+      async lose() {
+        const current = existing();
+        current?.abandon();
+        await current?.container.kill();
       },
       ready() {
+        const current = existing();
         if (!current) throw new Error(`${resource.props.name} was never started`);
         return current.healthcheck();
       },
       async recovered(options = {}) {
+        const current = existing();
         if (!current) throw new Error(`${resource.props.name} was never started`);
         const container = current;
         await pollUntil(`Docker to restart ${resource.props.name}`, async () =>
@@ -323,7 +339,7 @@ export async function dockerRuntime(
         );
         await container.healthy(options.timeoutMs ?? startupBudget(resource));
       },
-      log: () => current?.container.log() ?? "",
+      log: () => existing()?.container.log() ?? "",
     };
   };
 
@@ -335,8 +351,10 @@ export async function dockerRuntime(
       (role(resource) === "primary" || role(resource) === "replica"),
   );
   for (const resource of memberResources) {
-    members[label(resource, "pgstack.member") as string] = memberRuntime(resource, () =>
-      containerOf(resource),
+    members[label(resource, "pgstack.member") as string] = memberRuntime(
+      resource,
+      () => containerOf(resourceNamed(resource.name)),
+      () => containers.get(resource.name),
     );
   }
   const runner = resources.find((resource) => role(resource) === "backup-runner");
@@ -345,14 +363,84 @@ export async function dockerRuntime(
   const scratch: DockerContainer[] = [];
   let monitoring: MonitoringRuntime | undefined;
 
-  return {
+  /** A one-shot container (`attach`) as the provider runs it: to its exit; a non-zero exit fails the step. */
+  const runToExit = async (resource: DeclaredResource): Promise<void> => {
+    const docker = await containerOf(resource);
+    await docker.start();
+    // Its output of this run only: a container of the same name shares its log file, which this
+    // run has not written to yet (the gate prints nothing before its first connection).
+    const from = docker.container.log().length;
+    const { code } = await docker.container.exited;
+    if (code !== 0) {
+      throw new Error(
+        `${resource.props.name} exited ${code}:\n${docker.container.log().slice(from).slice(-4000)}`,
+      );
+    }
+  };
+  /**
+   * A container whose declaration changed, as the provider replaces it: the old one stopped and
+   * removed first (a fixed name: deleteBeforeReplace), the new one created with its names on the
+   * network (an alias moves with it), started, and awaited healthy (`wait`) or to its exit
+   * (`attach`). A container this run never started only takes the new declaration.
+   */
+  const replaceContainer = async (next: DeclaredResource): Promise<void> => {
+    const old = containers.get(next.name);
+    if (!old && !next.props.attach) return;
+    if (old) {
+      await old.stop();
+      await old.container.remove().catch(() => {});
+      containers.delete(next.name);
+    }
+    let host = hosts.get(next.name);
+    if (!host) {
+      host = await runContext.host(next.props.name, namesOf(next));
+      hosts.set(next.name, host);
+    }
+    await runContext.rename(host, namesOf(next));
+    if (next.props.attach) return runToExit(next);
+    const created = await containerOf(next);
+    await created.start();
+    if (next.props.wait) await created.healthy((Number(next.props.waitTimeout) || 60) * 1000);
+  };
+  const gate = resources.find((resource) => role(resource) === "switchover-gate");
+  if (!gate) throw new Error(`stack ${spec.stack} declares no switchover gate`);
+
+  const runtime: PlatformRuntime = {
     platform: "docker",
     spec,
     s3,
     members,
     secretValues: secretUploads(resources),
+    get captured() {
+      return current;
+    },
+    async apply(next) {
+      const changes = changedResources(current, next);
+      const previous = current;
+      current = next;
+      const report = await applyInPulumiOrder(next, changes, async (change) => {
+        if (change.after.type === CONTAINER_TYPE) await replaceContainer(change.after);
+        // Volumes, networks, images and certificates are not run by the proving ground.
+      });
+      // A refused update (the gate) replaced no member: the proofs go on from the program as it was.
+      if (report.failure) current = previous;
+      return report;
+    },
+    async writerClient() {
+      const alias = readWriteAlias(spec.name);
+      const holder = current
+        .ofType(CONTAINER_TYPE)
+        .find(
+          (resource) => label(resource, "pgstack.member") !== undefined && namesOf(resource).includes(alias),
+        );
+      const member = holder && members[label(holder, "pgstack.member") as string];
+      if (!member) throw new Error(`no member of ${spec.stack} holds the alias ${alias}`);
+      return runtime.sqlClient(member);
+    },
     async deployPrimary() {
       await s3.start();
+      // As `pulumi up` creates the stack: the gate first (no member answers yet), then the primary.
+      await runToExit(gate);
       await members.primary.start();
       // The runner creates the stanza and checks archiving when it starts, then hands over to its
       // scheduler: it is deployed once its start script got that far.
@@ -394,8 +482,9 @@ export async function dockerRuntime(
       }
     },
     async scheduledBackup(kind) {
-      const crontab = ((runner.props.uploads as { file: string; content: string }[]) ?? []).find((upload) =>
-        upload.file.endsWith(".crontab"),
+      const runnerNow = resourceNamed(runner.name);
+      const crontab = ((runnerNow.props.uploads as { file: string; content: string }[]) ?? []).find(
+        (upload) => upload.file.endsWith(".crontab"),
       )?.content;
       if (!crontab) throw new Error("the runner has no crontab");
       const line = crontab
@@ -404,7 +493,7 @@ export async function dockerRuntime(
       if (!line) throw new Error(`the crontab has no ${kind} backup line:\n${crontab}`);
       // supercronic runs a line's command (after its five schedule fields) with /bin/sh -c.
       const command = line.trim().split(/\s+/).slice(5).join(" ");
-      const runnerContainer = await containerOf(runner);
+      const runnerContainer = await containerOf(runnerNow);
       return runnerContainer.container.exec(["/bin/sh", "-c", command], { timeoutMs: 600_000 });
     },
     async restoreDrill() {
@@ -444,6 +533,7 @@ export async function dockerRuntime(
           },
         },
         async () => copy,
+        () => copy,
       );
     },
     async sqlClient(member) {
@@ -505,6 +595,7 @@ export async function dockerRuntime(
       await runContext.dispose(options);
     },
   };
+  return runtime;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
 } from "./platform";
 import { pollUntil } from "./poll";
 import { type RunResult, run } from "./processes";
+import { applyInPulumiOrder, changedResources } from "./program-change";
 import type { ProvingRun } from "./proving-run";
 import { S3Endpoint, type StsRole } from "./s3-endpoint";
 import { IMAGE_ENVIRONMENT, IRSA_TEST_TOKEN, imageAccount, otherImageEntrypoint } from "./substitutions";
@@ -460,7 +461,8 @@ export async function kubernetesRuntime(
   runContext: ProvingRun,
 ): Promise<PlatformRuntime> {
   const { spec } = captured;
-  const configMaps = captured.ofType("kubernetes:core/v1:ConfigMap");
+  // The program as last applied: ConfigMaps, Secrets, Services and CronJobs are read from it.
+  let current = captured;
   const secrets = captured.ofType("kubernetes:core/v1:Secret");
   // A Secret's `data` is base64 (its `stringData` plain); a ConfigMap's `data` is plain text.
   const data = (objects: DeclaredResource[], name: string) => {
@@ -524,27 +526,29 @@ export async function kubernetesRuntime(
     return line ? (JSON.parse(line.slice(name.length + 1)) as string[]) : [];
   };
   const objects: KubernetesObjects = {
-    configMapData: (name) => data(configMaps, name),
-    secretData: (name) => data(secrets, name),
+    configMapData: (name) => data(current.ofType("kubernetes:core/v1:ConfigMap"), name),
+    secretData: (name) => data(current.ofType("kubernetes:core/v1:Secret"), name),
     image: { entrypoint: instruction("ENTRYPOINT"), cmd: instruction("CMD") },
     extraCaPems: [caCert],
   };
 
   // Network: a host per StatefulSet pod, with the Service names that select it.
   const statefulSets = captured.ofType("kubernetes:apps/v1:StatefulSet");
-  const services = captured.ofType("kubernetes:core/v1:Service");
   const podSites = new Map<string, PodSite>();
   const postgres = imageAccount(999);
-  for (const statefulSet of statefulSets) {
+  /**
+   * The names a StatefulSet's pod answers to: its own, and those of the Services selecting its
+   * labels (none while no pod runs: a Service without ready endpoints resolves nowhere).
+   */
+  const podNames = (statefulSet: DeclaredResource, labels: Json | undefined): string[] => {
     const { name, namespace } = statefulSet.props.metadata;
     const podName = `${name}-0`;
-    const labels = statefulSet.props.spec.template.metadata.labels as Json;
     const names = [
       podName,
       `${podName}.${statefulSet.props.spec.serviceName}.${namespace}.svc.cluster.local`,
     ];
-    for (const service of services) {
-      if (!matches(service.props.spec.selector, labels)) continue;
+    for (const service of labels ? current.ofType("kubernetes:core/v1:Service") : []) {
+      if (!matches(service.props.spec.selector, labels as Json)) continue;
       const svc = service.props.metadata.name;
       names.push(
         svc,
@@ -567,7 +571,15 @@ export async function kubernetesRuntime(
         }
       }
     }
-    const host = await runContext.host(podName, names);
+    return names;
+  };
+  for (const statefulSet of statefulSets) {
+    const { name, namespace } = statefulSet.props.metadata;
+    const podName = `${name}-0`;
+    const host = await runContext.host(
+      podName,
+      podNames(statefulSet, statefulSet.props.spec.template.metadata.labels),
+    );
     const claims: Record<string, string> = {};
     for (const template of (statefulSet.props.spec.volumeClaimTemplates as Json[] | undefined) ?? []) {
       // A new volume: root-owned with lost+found (ext4), group fsGroup with setgid once mounted;
@@ -634,6 +646,8 @@ export async function kubernetesRuntime(
     return probe ? probe.periodSeconds * 1000 * probe.failureThreshold : 600_000;
   };
 
+  /** StatefulSets whose volume is unavailable (a lost member): their pod stays Pending. */
+  const unavailable = new Set<string>();
   const memberRuntime = (
     statefulSet: DeclaredResource,
     pod: () => Pod,
@@ -650,10 +664,26 @@ export async function kubernetesRuntime(
       return dataDirOnHost(spec, claim());
     },
     async start(options = {}) {
+      // A lost member's volume returned: the kubelet starts its Pending pod.
+      if (unavailable.delete(statefulSet.name)) {
+        runningLabels.set(
+          statefulSet.name,
+          statefulSetNamed(statefulSet.name).props.spec.template.metadata.labels,
+        );
+        await refreshNames();
+      }
       await pod().start();
       await pod().ready(Math.min(options.timeoutMs ?? 300_000, startupBudgetMs(statefulSet)));
     },
     stop: () => pod().stop(),
+    async lose() {
+      unavailable.add(statefulSet.name);
+      const lost = pod();
+      lost.abandon();
+      await Promise.all([...lost.containers.values()].map((container) => container.kill()));
+      runningLabels.delete(statefulSet.name);
+      await refreshNames();
+    },
     ready: () => pod().probe("postgres", "readinessProbe"),
     async recovered(options = {}) {
       const container = pod().container("postgres");
@@ -716,7 +746,7 @@ export async function kubernetesRuntime(
   };
 
   const cronJob = (kind: string) => {
-    const found = captured
+    const found = current
       .ofType("kubernetes:batch/v1:CronJob")
       .find((candidate) => (candidate.props.metadata.name as string).endsWith(`backup-${kind}`));
     if (!found) throw new Error(`stack ${spec.stack} declares no ${kind} backup CronJob`);
@@ -770,11 +800,95 @@ export async function kubernetesRuntime(
     return clientContainer;
   };
 
+  /** The labels of each StatefulSet's running pod (by resource name): what Services select. */
+  const runningLabels = new Map<string, Json>();
+  const statefulSetNamed = (name: string) =>
+    current
+      .ofType("kubernetes:apps/v1:StatefulSet")
+      .find((candidate) => candidate.name === name) as DeclaredResource;
+  /** Service names follow the pods: each pod answers to the Services its running labels match. */
+  const refreshNames = async () => {
+    for (const [name, site] of podSites) {
+      await runContext.rename(site.host, podNames(statefulSetNamed(name), runningLabels.get(name)));
+    }
+  };
+  /** A Job as Pulumi awaits it: its pod to completion, retried up to backoffLimit; a failure fails the step. */
+  const runJob = async (job: DeclaredResource): Promise<void> => {
+    const attempts = (Number(job.props.spec.backoffLimit ?? 6) || 0) + 1;
+    let last: RunResult | undefined;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      last = await runJobPod(job.props.spec.template, job.props.metadata.name);
+      if (last.code === 0) return;
+    }
+    throw new Error(`Job ${job.props.metadata.name} failed:\n${last?.stdout ?? ""}`);
+  };
+  /**
+   * A StatefulSet's new template as its controller rolls it (one replica): the pod is deleted
+   * (preStop, SIGTERM, grace), then created from the new template on the same claim, and Pulumi
+   * awaits it ready. A pod never started in this run only takes the new template.
+   */
+  const rollStatefulSet = async (next: DeclaredResource): Promise<void> => {
+    const old = pods.get(next.name);
+    const site = podSites.get(next.name);
+    if (!site) throw new Error(`no site for ${next.name}`);
+    const pod = new Pod(next.props.spec.template.spec, site, runContext, objects);
+    pods.set(next.name, pod);
+    if (!old) return;
+    if (unavailable.has(next.name)) {
+      // The new pod cannot be scheduled where its volume is: Pending, until the volume returns.
+      if (next.props.metadata.annotations?.["pulumi.com/skipAwait"] === "true") return;
+      throw new Error(
+        `${next.name}: its pod stays Pending (its volume is unavailable); Pulumi waits 10 minutes for it and fails`,
+      );
+    }
+    await old.stop();
+    runningLabels.delete(next.name);
+    await refreshNames();
+    await pod.start();
+    runningLabels.set(next.name, next.props.spec.template.metadata.labels);
+    await refreshNames();
+    await pod.ready(startupBudgetMs(next));
+  };
+  for (const statefulSet of statefulSets) {
+    runningLabels.set(statefulSet.name, statefulSet.props.spec.template.metadata.labels);
+  }
+
   return {
     platform: "kubernetes",
     spec,
     s3,
     members,
+    get captured() {
+      return current;
+    },
+    async apply(next) {
+      const changes = changedResources(current, next);
+      const previous = current;
+      current = next;
+      const report = await applyInPulumiOrder(next, changes, async (change) => {
+        const resource = change.after;
+        if (resource.type === "kubernetes:batch/v1:Job") await runJob(resource);
+        else if (resource.type === "kubernetes:apps/v1:StatefulSet") await rollStatefulSet(resource);
+        else if (resource.type === "kubernetes:core/v1:Service") await refreshNames();
+        // ConfigMaps, Secrets and CronJobs are read from the applied program when a pod starts;
+        // NetworkPolicies, RBAC, budgets and AWS resources are not run by the proving ground.
+      });
+      // A refused update (the gate) changed no pod: the proofs go on from the program as it was.
+      if (report.failure) current = previous;
+      return report;
+    },
+    async writerClient() {
+      const readWrite = current
+        .ofType("kubernetes:core/v1:Service")
+        .find((service) => service.props.spec.selector?.["pgstack.io/role"] === "primary");
+      if (!readWrite) throw new Error(`stack ${spec.stack} declares no read-write Service`);
+      return {
+        container: await client(),
+        host: readWrite.props.metadata.name,
+        sslmode: "verify-full",
+        env: {},
+      };
+    },
     secretValues: secrets.flatMap((secret) =>
       Object.entries(data(secrets, secret.props.metadata.name))
         .filter(([key]) => !key.endsWith(".crt"))
@@ -784,8 +898,13 @@ export async function kubernetesRuntime(
     ),
     async deployPrimary() {
       await s3.start();
+      // As `pulumi up` creates the stack: the switchover gate first (no member answers yet).
+      const jobs = captured.ofType("kubernetes:batch/v1:Job");
+      const gate = jobs.find((job) => (job.props.metadata.name as string).endsWith("-switchover-gate"));
+      if (!gate) throw new Error(`stack ${spec.stack} declares no switchover gate Job`);
+      await runJob(gate);
       await members.primary.start();
-      const job = captured.ofType("kubernetes:batch/v1:Job")[0];
+      const job = jobs.find((candidate) => (candidate.props.metadata.name as string).endsWith("-stanza"));
       if (!job) throw new Error(`stack ${spec.stack} declares no stanza Job`);
       const result = await runJobPod(job.props.spec.template, "stanza");
       if (result.code !== 0) throw new Error(`the stanza Job failed:\n${result.stdout}`);
@@ -796,7 +915,7 @@ export async function kubernetesRuntime(
       await member.start();
     },
     async deliverSettings(files) {
-      for (const configMap of configMaps) {
+      for (const configMap of current.ofType("kubernetes:core/v1:ConfigMap")) {
         const data = configMap.props.data as Record<string, string> | undefined;
         if (!data) continue;
         for (const [key, content] of Object.entries(files)) if (key in data) data[key] = content;
@@ -899,7 +1018,8 @@ export async function kubernetesRuntime(
         .find((candidate) => candidate.props.metadata.name === pushgatewayName(spec.name));
       if (!deployment) throw new Error(`stack ${spec.stack} declares no Pushgateway (pgstack:monitoring)`);
       const template = deployment.props.spec.template as Json;
-      const serviceNames = services
+      const serviceNames = current
+        .ofType("kubernetes:core/v1:Service")
         .filter((service) => matches(service.props.spec.selector, template.metadata.labels))
         .flatMap((service) => {
           const { name, namespace } = service.props.metadata;

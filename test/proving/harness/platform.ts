@@ -1,7 +1,9 @@
 import { join, relative } from "node:path";
 import type { ClusterSpec } from "../../../components/spec/cluster-spec";
+import type { CapturedStack } from "./captured-stack";
 import type { Container, ProbeResult } from "./container";
 import type { ProcessSupervisor, RunResult } from "./processes";
+import type { ApplyReport } from "./program-change";
 import type { S3Endpoint } from "./s3-endpoint";
 import type { NetworkHost } from "./test-network";
 
@@ -22,6 +24,12 @@ export interface MemberRuntime {
   start(options?: { readonly timeoutMs?: number }): Promise<void>;
   /** Stops it as the platform does (Docker: stop signal, grace, kill; Kubernetes: preStop, SIGTERM, grace). */
   stop(): Promise<void>;
+  /**
+   * The member is lost: SIGKILL of everything in it, and its volume unavailable (its node or zone
+   * is gone), so the platform does not start it again. Kubernetes: a pod of its StatefulSet stays
+   * Pending until `start` (the volume returned). Docker: the container is not restarted.
+   */
+  lose(): Promise<void>;
   /** One run of the platform's readiness check (Docker healthcheck, Kubernetes readiness probe). */
   ready(): Promise<ProbeResult>;
   /** Waits until the platform has restarted the member after its container exited, and it is ready. */
@@ -93,6 +101,21 @@ export interface PlatformRuntime {
   sqlClient(member: MemberRuntime): Promise<SqlClient>;
   /** Starts (once) the exporters of running members and the Pushgateway, as the platform declares them. */
   monitoring(): Promise<MonitoringRuntime>;
+  /** The program as last applied (as captured under mocks). */
+  readonly captured: CapturedStack;
+  /**
+   * `pulumi up` of `next`, the program captured again with changed config: every changed resource
+   * applied as the platform applies it (Kubernetes: a Job run to completion, a StatefulSet's pod
+   * replaced and awaited ready, Service names following the pods' labels; Docker: a container
+   * replaced and awaited healthy, or run to its exit), in Pulumi's order (program-change.ts).
+   */
+  apply(next: CapturedStack): Promise<ApplyReport>;
+  /**
+   * Where an application that writes connects: the read-write Service from a client pod
+   * (Kubernetes), or the loopback of the container holding the read-write alias (Docker: a dev
+   * stack admits the application role on a member's own loopback only).
+   */
+  writerClient(): Promise<SqlClient>;
   /** The network address of a member's container or pod. */
   addressOf(member: MemberRuntime): string;
   /** Every container of the stack that runs now. */

@@ -13,6 +13,7 @@ import { pollUntil } from "./poll";
 import type { ProvingCluster } from "./proving-cluster";
 import { ROLLOUT_PROOFS } from "./rollout-proofs";
 import { type PgSetting, settingMatches } from "./settings";
+import { SWITCHOVER_PROOFS } from "./switchover-proofs";
 
 /**
  * The proofs, shared by the vitest suites and `npm run prove`: each runs what the platform runs
@@ -737,4 +738,5 @@ export const PROOFS: readonly Proof[] = [
   ...ROLLOUT_PROOFS,
   ...DRILL_PROOFS,
   ...CAPACITY_ALERT_PROOFS,
+  ...SWITCHOVER_PROOFS,
 ];

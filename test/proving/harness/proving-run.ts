@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Container } from "./container";
@@ -51,6 +51,34 @@ export class ProvingRun {
   alias(host: NetworkHost, names: readonly string[]): void {
     const entry = this.hostEntries.find((candidate) => candidate.address === host.address);
     if (entry) entry.names.push(...names.filter((name) => !entry.names.includes(name)));
+  }
+
+  /**
+   * The names `host` answers to now (a Service whose endpoints moved, a network alias that moved
+   * to another container): taken from any other host, and every container's /etc/hosts rewritten
+   * in place, as the platform's DNS would answer from then on.
+   */
+  async rename(host: NetworkHost, names: readonly string[]): Promise<void> {
+    for (const entry of this.hostEntries) {
+      entry.names =
+        entry.address === host.address
+          ? [...new Set(names)]
+          : entry.names.filter((name) => !names.includes(name));
+    }
+    const text = [
+      "127.0.0.1\tlocalhost",
+      "::1\tlocalhost ip6-localhost ip6-loopback",
+      ...this.hostEntries.map((entry) => `${entry.address}\t${entry.names.join(" ")}`),
+      "",
+    ].join("\n");
+    // Running containers only (a stopped one's root may be being removed), each file replaced
+    // whole (a reader never sees it half written).
+    for (const container of this.containers.filter((candidate) => candidate.running())) {
+      const hosts = join(container.spec.root.path, "etc/hosts");
+      await writeFile(`${hosts}.new`, text, { mode: 0o644 })
+        .then(() => rename(`${hosts}.new`, hosts))
+        .catch(() => {});
+    }
   }
 
   /** A container's root filesystem, with the run's hosts as they are now. */
