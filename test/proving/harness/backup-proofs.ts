@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { serverTime } from "./proof-rows";
 import type { Proof } from "./proofs";
 import type { ProvingCluster } from "./proving-cluster";
 import { OBJECT_SUFFIX, objectFiles, repositoryDir } from "./repository-objects";
@@ -82,13 +83,6 @@ async function storedObjects(cluster: ProvingCluster, path: string): Promise<num
   return (await objectFiles(repositoryDir(cluster, path)).catch(() => [])).length;
 }
 
-/** The primary's clock, as pgBackRest reads a recovery target. */
-function serverTime(cluster: ProvingCluster): Promise<string> {
-  return cluster.primary.sql(
-    "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'",
-  );
-}
-
 const RETENTION_TABLE = "retention_rows";
 
 async function insertPhase(cluster: ProvingCluster, phase: string): Promise<void> {
@@ -117,7 +111,7 @@ export const retentionPrunes: Proof = {
     await cluster.scheduledBackup("full");
     await insertPhase(cluster, "in-window");
     await cluster.scheduledBackup("full");
-    const target = await serverTime(cluster);
+    const target = await serverTime(cluster.primary);
     await insertPhase(cluster, "after-target");
     await cluster.scheduledBackup("full");
     await cluster.waitArchived(await cluster.switchWal());

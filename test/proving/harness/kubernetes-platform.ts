@@ -635,8 +635,8 @@ export async function kubernetesRuntime(
   const memberOf = (statefulSet: DeclaredResource) =>
     statefulSet.props.spec.template.metadata.labels["pgstack.io/member"] as string;
 
-  const primarySet = statefulSets.find((statefulSet) => memberOf(statefulSet) === "primary");
-  if (!primarySet) throw new Error("no primary StatefulSet");
+  const initialPrimarySet = statefulSets.find((statefulSet) => memberOf(statefulSet) === "primary");
+  if (!initialPrimarySet) throw new Error("no primary StatefulSet");
   const namespaceOf = (resource: DeclaredResource) => resource.props.metadata.namespace as string;
 
   const startupBudgetMs = (statefulSet: DeclaredResource) => {
@@ -715,7 +715,7 @@ export async function kubernetesRuntime(
     const host = await runContext.host(name, [name]);
     const pod = new Pod(
       template.spec,
-      { name, namespace: namespaceOf(primarySet), host, hostname: name, claims: {} },
+      { name, namespace: namespaceOf(initialPrimarySet), host, hostname: name, claims: {} },
       runContext,
       objects,
     );
@@ -960,6 +960,14 @@ export async function kubernetesRuntime(
       };
     },
     async scratchMember(name, argv) {
+      // The read-write member's pod as the program now declares it (after a switchover, its
+      // ConfigMaps are the new program's).
+      const primarySet =
+        current
+          .ofType("kubernetes:apps/v1:StatefulSet")
+          .find(
+            (statefulSet) => statefulSet.props.spec.template.metadata.labels["pgstack.io/role"] === "primary",
+          ) ?? initialPrimarySet;
       const template = primarySet.props.spec.template.spec as Json;
       const host = await runContext.host(name, [name]);
       const claim = await runContext.volume(`data-${name}`, { uid: 0, gid: postgres.gid }, 0o2775);

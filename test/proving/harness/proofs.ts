@@ -10,6 +10,7 @@ import { CAPACITY_ALERT_PROOFS } from "./capacity-alert-proofs";
 import { DRILL_PROOFS } from "./drill-proofs";
 import { Member } from "./member";
 import { pollUntil } from "./poll";
+import { countRows, insertRows, phaseCounts, serverTime } from "./proof-rows";
 import type { ProvingCluster } from "./proving-cluster";
 import { ROLLOUT_PROOFS } from "./rollout-proofs";
 import { type PgSetting, settingMatches } from "./settings";
@@ -36,37 +37,6 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
 
 /** A table the proofs write rows into; each row carries the phase that wrote it. */
-const TABLE = "proving_rows";
-
-async function ensureTable(member: Member): Promise<void> {
-  await member.sql(
-    `CREATE TABLE IF NOT EXISTS ${TABLE} (id bigserial PRIMARY KEY, phase text NOT NULL, written_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
-  );
-}
-
-async function insertRows(member: Member, phase: string, count: number): Promise<void> {
-  await ensureTable(member);
-  await member.sql(`INSERT INTO ${TABLE} (phase) SELECT '${phase}' FROM generate_series(1, ${count})`);
-}
-
-async function countRows(member: Member, phase?: string): Promise<number> {
-  const where = phase === undefined ? "" : ` WHERE phase = '${phase}'`;
-  return Number(await member.sql(`SELECT count(*) FROM ${TABLE}${where}`));
-}
-
-async function phaseCounts(member: Member): Promise<Record<string, number>> {
-  const rows = await member.sql(`SELECT phase, count(*) FROM ${TABLE} GROUP BY phase ORDER BY phase`);
-  return Object.fromEntries(
-    rows
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => {
-        const [phase, count] = line.split("|");
-        return [phase, Number(count)];
-      }),
-  );
-}
-
 /** Every file and directory under `dir` with its size, for before/after comparisons. */
 async function listing(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -353,13 +323,6 @@ export const streamingReplica: Proof = {
     };
   },
 };
-
-/** The recovery target as pgBackRest reads it, from the primary's clock. */
-function serverTime(member: Member): Promise<string> {
-  return member.sql(
-    "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'",
-  );
-}
 
 export const pointInTimeRecovery: Proof = {
   id: 7,

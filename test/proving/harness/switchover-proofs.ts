@@ -5,6 +5,7 @@ import { captureChanged } from "./captured-stack";
 import type { Member } from "./member";
 import { pollUntil } from "./poll";
 import type { ApplyReport } from "./program-change";
+import { insertRows, phaseCounts, serverTime } from "./proof-rows";
 import type { Proof } from "./proofs";
 import type { ProvingCluster } from "./proving-cluster";
 
@@ -242,13 +243,21 @@ export const switchoverRefused: Proof = {
 export const switchover: Proof = {
   id: 51,
   title:
-    "pulumi up of pgstack:primary=replica-1 under a steady write load: gate, then the members together; 0 acknowledged commits lost; the old primary streams from the new one; archiving continues on the new timeline",
+    "pulumi up of pgstack:primary=replica-1 under a steady write load: gate, then the members together; 0 acknowledged commits lost; the old primary streams from the new one; archiving and backups continue on the new timeline; a PITR to before the switchover holds the rows committed by then",
   async run(cluster) {
     const { primary } = cluster;
     const { target } = await streamingTarget(cluster);
     const oldSlot = "primary";
     await primary.sql(`CREATE TABLE IF NOT EXISTS ${TABLE} (id bigint PRIMARY KEY)`, { tcp: true });
     const timelineBefore = Number(await primary.sql("SELECT timeline_id FROM pg_control_checkpoint()"));
+    // A point in time before the switchover, between two marked batches, for the PITR below (a
+    // differential first: the restore needs a backup that ended before its target; pgBackRest
+    // takes a full when there is none).
+    await cluster.scheduledBackup("diff");
+    await insertRows(primary, "before-switchover-target", 100);
+    const expectedAtTarget = await phaseCounts(primary);
+    const pitrTarget = await serverTime(primary);
+    await insertRows(primary, "after-switchover-target", 100);
 
     const writer = startWriter(cluster);
     let log: WriteLog;
@@ -304,6 +313,24 @@ export const switchover: Proof = {
       `no ${timeline} history file archived`,
     );
 
+    // Backups go on from the new primary, and a point-in-time restore to before the switchover
+    // (a backup of the old timeline, WAL from both) holds exactly the rows committed by then.
+    const backup = await cluster.scheduledBackup("diff");
+    assert.equal(backup.code, 0);
+    const { copy, restoreMs } = await cluster.restoreCopy("before-switchover", {
+      type: "time",
+      time: pitrTarget,
+    });
+    try {
+      assert.deepEqual(
+        await phaseCounts(copy),
+        expectedAtTarget,
+        "the point-in-time restore to before the switchover does not hold exactly the rows committed by then",
+      );
+    } finally {
+      await copy.stop();
+    }
+
     const order = stepOrder(up.report, [
       "switchover-gate",
       "-primary",
@@ -312,7 +339,7 @@ export const switchover: Proof = {
       "backup-runner",
     ]);
     return {
-      figure: `write outage ${seconds(outageMs)} (${log.acknowledged.length} commits acknowledged, 0 lost, ${log.failures} refused during the switch); pulumi up ${seconds(up.upMs)}: ${order}; old primary streams from replica-1; timeline ${timeline} archived (${segment})`,
+      figure: `write outage ${seconds(outageMs)} (${log.acknowledged.length} commits acknowledged, 0 lost, ${log.failures} refused during the switch); pulumi up ${seconds(up.upMs)}: ${order}; old primary streams from replica-1; timeline ${timeline} archived (${segment}); a differential backup after it, and a PITR to before it (${seconds(restoreMs)}) holds the rows committed by then`,
     };
   },
 };
