@@ -63,6 +63,13 @@ export class BenchServer {
   }
 }
 
+/** pgstack's pgBackRest command line (config, include path, stanza) with a baseline's own repository path. */
+export function baselinePgbackrest(cluster: ProvingCluster, name: string): string[] {
+  return archiveCommandFor(cluster, `${cluster.spec.archive.path}-bench-${name}`)
+    .replace(/ archive-push %p$/, "")
+    .split(" ");
+}
+
 /** pgstack's archive_command with the repository path replaced: each baseline archives to its own. */
 function archiveCommandFor(cluster: ProvingCluster, repoPath: string): string {
   const command = cluster.spec.tuning.parameters.find((p) => p.name === "archive_command")?.value;
@@ -80,9 +87,10 @@ export async function baselineServer(
   cluster: ProvingCluster,
   config: Exclude<ConfigName, "pgstack">,
   settings: Readonly<Record<string, string>>,
+  name: string = config,
 ): Promise<BenchServer> {
   const { layout, postgres, archive } = cluster.spec;
-  const repoPath = `${archive.path}-bench-${config}`;
+  const repoPath = `${archive.path}-bench-${name}`;
   const archiveTimeout =
     cluster.spec.tuning.parameters.find((p) => p.name === "archive_timeout")?.value ?? "60s";
   const all: Record<string, string> = {
@@ -106,11 +114,10 @@ export async function baselineServer(
     `if [ ! -s ${layout.dataDir}/PG_VERSION ]; then ${shellCommand(initdb)} >/dev/null; fi`,
     `exec ${shellCommand(start)}`,
   ].join("\n");
-  const runtime = await cluster.runtime.scratchMember(`bench-${config}`, ["sh", "-c", script]);
+  const runtime = await cluster.runtime.scratchMember(`bench-${name}`, ["sh", "-c", script]);
   const server = new BenchServer(config, new Member(runtime, cluster.spec, cluster.runtime));
   await server.start();
-  const pgbackrest = all.archive_command.replace(/ archive-push %p$/, "").split(" ");
-  await server.exec([...pgbackrest, "stanza-create"], 300_000);
+  await server.exec([...baselinePgbackrest(cluster, name), "stanza-create"], 300_000);
   await server.sql(`CREATE DATABASE ${BENCH_DATABASE}`, "postgres");
   return server;
 }
