@@ -3,22 +3,21 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { memoryAtFullLoad } from "../test/proving/harness/proofs";
 import { ProvingCluster } from "../test/proving/harness/proving-cluster";
+import { runAttribution } from "./bench/attribution";
 import { memoryChart, rtoChart, throughputChart, walChart } from "./bench/charts";
 import { describeMachine, diskSequentialWrite, versions } from "./bench/machine";
 import { pgbenchInit } from "./bench/pgbench";
 import { type PgtuneInput, pgtuneConfig, renderPgtune } from "./bench/pgtune";
-import {
-  BENCH_STACK,
-  type BenchResult,
-  type BenchSettings,
-  type RestorePoint,
-  renderReport,
-} from "./bench/report";
+import { estimatePhases, Progress } from "./bench/progress";
+import { BENCH_STACK, type BenchResult, type RestorePoint, renderLevers, renderReport } from "./bench/report";
+import { leverServer, measureLevers } from "./bench/restore-levers";
+import { restoredRows, rpoFigures, startWriter, vanish } from "./bench/rpo";
 import { BENCH_DATABASE, BenchServer, baselineServer, type ConfigName, showSettings } from "./bench/servers";
+import { FULL, QUICK } from "./bench/settings";
 import { runTpcb } from "./bench/tpcb";
 
 /**
- * npm run bench [-- --quick] [-- --out <file>] [-- --from <json>]
+ * npm run bench [-- --quick] [-- --out <file>] [-- --from <json>] [-- --levers]
  * pgstack's dev stack (2 GiB, 2 CPUs, SSD, web) on the container-true proving ground against
  * stock PostgreSQL and PGTune's settings for the same resources, each server in its own
  * container and memory cgroup with the same limit, both baselines archiving through the same
@@ -28,23 +27,6 @@ import { runTpcb } from "./bench/tpcb";
  * --quick runs a reduced configuration and writes only where --out says. Needs root (namespaces,
  * cgroups), like `npm run prove`.
  */
-
-const FULL: BenchSettings = {
-  // About 15 MB per scale unit: 280 is about 4.2 GB, twice the 2 GiB limit, so reads reach the disk.
-  scale: 280,
-  clients: 8,
-  threads: 2,
-  seconds: 120,
-  rounds: 5,
-};
-
-const QUICK: BenchSettings = {
-  scale: 5,
-  clients: 4,
-  threads: 2,
-  seconds: 10,
-  rounds: 2,
-};
 
 const PROJECT_DIR = resolve(__dirname, "..");
 
@@ -58,11 +40,13 @@ async function main(): Promise<number> {
       quick: { type: "boolean", default: false },
       out: { type: "string" },
       from: { type: "string" },
+      levers: { type: "boolean", default: false },
     },
   });
   if (values.from) return rerender(values.from, values.out);
   const quick = values.quick === true;
   const settings = quick ? QUICK : FULL;
+  if (values.levers) return leversOnly(settings.leverScale);
   const out = values.out ?? (quick ? undefined : join(PROJECT_DIR, "BENCHMARKS.md"));
 
   let cluster: ProvingCluster | undefined;
@@ -75,6 +59,7 @@ async function main(): Promise<number> {
     log(
       `pgstack bench${quick ? " (quick)" : ""}: scale ${settings.scale}, ${settings.clients} clients, ${settings.seconds} s × ${settings.rounds} round(s) per configuration`,
     );
+    const progress = new Progress(estimatePhases(settings), log);
     cluster = await ProvingCluster.prepare(BENCH_STACK);
     const spec = cluster.spec;
     const machine = await describeMachine(dirname(cluster.primary.dataDir));
@@ -123,13 +108,28 @@ async function main(): Promise<number> {
     await pgstack.stop();
     log(`bench database: ${(databaseBytes / 1e6).toFixed(0)} MB`);
 
-    const runs = await runTpcb(servers, settings, machine.cpus, log);
+    progress.phase("TPC-B rounds");
+    const runs = await runTpcb(servers, settings, log);
+    progress.phase("attribution");
+
+    log(
+      `attribution: pgstack with each extra off in turn, ${settings.attribution.rounds} round(s) of ${settings.attribution.seconds} s`,
+    );
+    const attribution = await runAttribution(pgstack, { ...settings, ...settings.attribution }, log);
+    progress.phase("full load");
 
     await pgstack.start();
     log("full load: proof 13 (every connection past work_mem, pgstack and PGTune's values)");
-    const fullLoad = (await memoryAtFullLoad.run(cluster)).figure;
+    const fullLoad = await memoryAtFullLoad.run(cluster).then(
+      (proof) => ({ passed: true, figure: proof.figure }),
+      (error: Error) => ({ passed: false, figure: error.message.split("\n").slice(0, 3).join(" ") }),
+    );
+    if (!pgstack.running()) await pgstack.start();
+    progress.phase("restore and RPO");
 
-    // Recovery time for two sizes: the bench database, then with a copy of it beside (twice the data).
+    // Recovery time for two sizes: the bench database, then with a copy of it beside (twice the
+    // data). Each time: a full backup, a writer committing until the primary vanishes for S3, and
+    // a copy restored from S3 alone: restore + recovery time, and the commits it lacks (RPO).
     const restores: RestorePoint[] = [];
     for (const [index, step] of ["as benchmarked", "doubled"].entries()) {
       if (index === 1)
@@ -137,17 +137,49 @@ async function main(): Promise<number> {
       const bytes = Number(
         await pgstack.sql("SELECT sum(pg_database_size(datname)) FROM pg_database", "postgres"),
       );
-      log(`restore (${step}, ${(bytes / 1e6).toFixed(0)} MB): full backup, then a restored copy`);
+      log(`restore (${step}, ${(bytes / 1e6).toFixed(0)} MB): full backup`);
+      const backupStarted = Date.now();
       await cluster.scheduledBackup("full");
-      const { copy, restoreMs } = await cluster.restoreCopy(`bench-restore-${index + 1}`, { type: "latest" });
-      await copy.stop();
+      const backupSeconds = (Date.now() - backupStarted) / 1000;
+      log(
+        `restore: backup ${backupSeconds.toFixed(1)} s; a writer commits ${settings.rpo.rate}/s for ${settings.rpo.seconds} s, then the primary vanishes`,
+      );
+      const writer = await startWriter(pgstack, { ...settings.rpo, graceSeconds: 5 });
+      await new Promise((resolve) => setTimeout(resolve, settings.rpo.seconds * 1000));
+      const failure = writer.failure();
+      if (failure) throw failure;
+      const gone = await vanish(pgstack);
+      let restoredMaxId: number;
+      let restoreMs: number;
+      try {
+        const restored = await cluster.restoreCopy(`bench-restore-${index + 1}`, { type: "latest" });
+        restoreMs = restored.restoreMs;
+        restoredMaxId = await restoredRows(restored.copy);
+        await restored.copy.stop();
+      } finally {
+        await gone.resume();
+      }
+      const rpo = rpoFigures(await writer.done, gone.atMs, restoredMaxId, {
+        ...settings.rpo,
+        archiveTimeoutSeconds: spec.archive.archiveTimeoutSeconds,
+      });
       restores.push({
         databaseBytes: bytes,
         seconds: restoreMs / 1000,
         mbPerSecond: bytes / 1e6 / (restoreMs / 1000),
+        backupSeconds,
+        rpo,
       });
-      log(`restore: ${(restoreMs / 1000).toFixed(1)} s`);
+      log(
+        `restore: ${(restoreMs / 1000).toFixed(1)} s (restore + recovery); RPO ${rpo.lostSeconds.toFixed(1)} s (${rpo.lost} of ${rpo.acknowledged} acknowledged commits lost)`,
+      );
     }
+    await pgstack.stop();
+    progress.phase("restore levers");
+
+    log(`restore levers: a server of their own, pgbench -i -s ${settings.leverScale}`);
+    const levers = await measureLevers(cluster, await leverServer(cluster, settings.leverScale), log);
+    progress.done();
 
     const result: BenchResult = {
       quick,
@@ -162,12 +194,39 @@ async function main(): Promise<number> {
       settingsReported: reported as Record<ConfigName, Record<string, string>>,
       pgtuneText,
       runs,
+      attribution,
       fullLoad,
       restores,
+      levers,
+      phases: progress.phases(),
     };
     const saved = await saveResult(result);
     log(`raw results: ${saved}`);
     await writeReport(result, out);
+    return 0;
+  } catch (error) {
+    log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  } finally {
+    await cluster?.dispose();
+  }
+}
+
+/**
+ * --levers: the restore levers alone (a few minutes), printed as the report's table: the
+ * diagnostic to run when a change to the rendered compress-type or process-max is considered.
+ */
+async function leversOnly(scale: number): Promise<number> {
+  let cluster: ProvingCluster | undefined;
+  try {
+    cluster = await ProvingCluster.prepare(BENCH_STACK);
+    const disk = await diskSequentialWrite(dirname(cluster.primary.dataDir), 3, 1024);
+    log(`disk sequential write: ${disk.mbPerSecond.toFixed(0)} MB/s`);
+    await cluster.startPrimary();
+    await cluster.primary.stop();
+    log(`restore levers: a server of their own, pgbench -i -s ${scale}`);
+    const levers = await measureLevers(cluster, await leverServer(cluster, scale), log);
+    console.log(`\n${renderLevers(levers, scale, disk.mbPerSecond).join("\n")}`);
     return 0;
   } catch (error) {
     log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
