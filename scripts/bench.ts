@@ -9,7 +9,15 @@ import { describeMachine, diskSequentialWrite, versions } from "./bench/machine"
 import { pgbenchInit } from "./bench/pgbench";
 import { type PgtuneInput, pgtuneConfig, renderPgtune } from "./bench/pgtune";
 import { estimatePhases, Progress } from "./bench/progress";
-import { BENCH_STACK, type BenchResult, type RestorePoint, renderLevers, renderReport } from "./bench/report";
+import {
+  BENCH_STACK,
+  type BenchResult,
+  type BenchSettings,
+  type RestorePoint,
+  renderAttribution,
+  renderLevers,
+  renderReport,
+} from "./bench/report";
 import { leverServer, measureLevers } from "./bench/restore-levers";
 import { restoredRows, rpoFigures, startWriter, vanish } from "./bench/rpo";
 import { BENCH_DATABASE, BenchServer, baselineServer, type ConfigName, showSettings } from "./bench/servers";
@@ -17,7 +25,7 @@ import { FULL, QUICK } from "./bench/settings";
 import { runTpcb } from "./bench/tpcb";
 
 /**
- * npm run bench [-- --quick] [-- --out <file>] [-- --from <json>] [-- --levers]
+ * npm run bench [-- --quick] [-- --out <file>] [-- --from <json>] [-- --attribute | --levers]
  * pgstack's dev stack (2 GiB, 2 CPUs, SSD, web) on the container-true proving ground against
  * stock PostgreSQL and PGTune's settings for the same resources, each server in its own
  * container and memory cgroup with the same limit, both baselines archiving through the same
@@ -41,12 +49,14 @@ async function main(): Promise<number> {
       out: { type: "string" },
       from: { type: "string" },
       levers: { type: "boolean", default: false },
+      attribute: { type: "boolean", default: false },
     },
   });
   if (values.from) return rerender(values.from, values.out);
   const quick = values.quick === true;
   const settings = quick ? QUICK : FULL;
   if (values.levers) return leversOnly(settings.leverScale);
+  if (values.attribute) return attributionOnly(settings);
   const out = values.out ?? (quick ? undefined : join(PROJECT_DIR, "BENCHMARKS.md"));
 
   let cluster: ProvingCluster | undefined;
@@ -133,7 +143,10 @@ async function main(): Promise<number> {
     const restores: RestorePoint[] = [];
     for (const [index, step] of ["as benchmarked", "doubled"].entries()) {
       if (index === 1)
-        await pgstack.sql(`CREATE DATABASE ${BENCH_DATABASE}_copy TEMPLATE ${BENCH_DATABASE}`, "postgres");
+        await pgstack.longSql(
+          `CREATE DATABASE ${BENCH_DATABASE}_copy TEMPLATE ${BENCH_DATABASE}`,
+          "postgres",
+        );
       const bytes = Number(
         await pgstack.sql("SELECT sum(pg_database_size(datname)) FROM pg_database", "postgres"),
       );
@@ -227,6 +240,30 @@ async function leversOnly(scale: number): Promise<number> {
     log(`restore levers: a server of their own, pgbench -i -s ${scale}`);
     const levers = await measureLevers(cluster, await leverServer(cluster, scale), log);
     console.log(`\n${renderLevers(levers, scale, disk.mbPerSecond).join("\n")}`);
+    return 0;
+  } catch (error) {
+    log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  } finally {
+    await cluster?.dispose();
+  }
+}
+
+/**
+ * --attribute: the attribution alone (pgstack's extras' own cost, also part of every full run),
+ * on the run's data set, printed as the report's table.
+ */
+async function attributionOnly(settings: BenchSettings): Promise<number> {
+  let cluster: ProvingCluster | undefined;
+  try {
+    cluster = await ProvingCluster.prepare(BENCH_STACK);
+    await cluster.startPrimary();
+    const pgstack = new BenchServer("pgstack", cluster.primary);
+    await pgstack.sql(`CREATE DATABASE ${BENCH_DATABASE}`, "postgres");
+    log(`pgstack: pgbench -i -s ${settings.scale}`);
+    await pgbenchInit(pgstack, settings.scale);
+    const runs = await runAttribution(pgstack, { ...settings, ...settings.attribution }, log);
+    console.log(`\n${renderAttribution(runs, settings.attribution.seconds).join("\n")}`);
     return 0;
   } catch (error) {
     log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

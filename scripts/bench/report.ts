@@ -215,9 +215,12 @@ export function renderReport(
   return lines.join("\n");
 }
 
-/** pgstack's extras' own cost: the --attribute diagnostic's figures. */
 function attributionSection(result: BenchResult): string[] {
-  const runs = result.attribution;
+  return renderAttribution(result.attribution, result.settings.attribution.seconds);
+}
+
+/** pgstack's extras' own cost: the --attribute diagnostic's figures. */
+export function renderAttribution(runs: readonly VariantRun[], seconds: number): string[] {
   if (runs.length === 0) return [];
   const valid = validRuns(runs);
   const costs = new Map(extraCosts(runs).map((cost) => [cost.variant, cost]));
@@ -225,7 +228,7 @@ function attributionSection(result: BenchResult): string[] {
   return [
     "## pgstack's extras' own cost (attribution)",
     "",
-    `pgstack's primary with one extra turned off at a time (in postgresql.auto.conf, checked with SHOW before each run), ${rounds} round(s) of ${result.settings.attribution.seconds} s per variant, ` +
+    `pgstack's primary with one extra turned off at a time (in postgresql.auto.conf, checked with SHOW before each run), ${rounds} round(s) of ${seconds} s per variant, ` +
       "the order rotated each round; the gain is the median within-round tps ratio to the control (as rendered) minus 1. Data checksums are not among the extras: the baselines are made by the same initdb.",
     "",
     "| variant | what it turns off | median tps | tps vs as rendered | MB WAL / 1,000 tx | valid runs |",

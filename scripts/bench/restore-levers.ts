@@ -119,9 +119,17 @@ export async function measureLevers(
   log: (line: string) => void,
 ): Promise<LeverResult[]> {
   const { layout } = cluster.spec;
-  const base = baselinePgbackrest(cluster, "levers");
+  const s3 = baselinePgbackrest(cluster, "levers");
+  // The posix rows replace the S3 repository's path (pgBackRest refuses an option given twice).
+  const withoutPath = s3.filter((arg) => !arg.startsWith("--repo1-path="));
   const posixPath = `${layout.volumeDir}/${POSIX_REPO}`;
-  const posix = ["--repo1-type=posix", `--repo1-path=${posixPath}`];
+  // A lock path of its own: the server's async archive-push holds the stanza's archive lock in the
+  // default one, and the posix repository is not where it pushes.
+  const posix = [
+    "--repo1-type=posix",
+    `--repo1-path=${posixPath}`,
+    "--lock-path=/tmp/pgbackrest-levers-posix",
+  ];
   const target = `${layout.volumeDir}/${RESTORE_DIR}`;
   const backupOptions: Record<Lever["backup"], string[]> = {
     rendered: [],
@@ -131,17 +139,18 @@ export async function measureLevers(
     bundle: ["--repo1-bundle"],
     // The server archives into the S3 repository only: the posix copy holds the files, not the WAL
     // a consistent start would need, which a timed restore does not start.
-    posix: [...posix, "--no-archive-check"],
+    posix: ["--no-archive-check"],
   };
   const compressOf = (backup: Lever["backup"]) =>
     backup === "none" || backup === "zst" || backup === "gz" ? backup : RENDERED_COMPRESS;
 
   await server.exec(["mkdir", "-p", "-m", "700", posixPath]);
-  await server.exec([...base, ...posix, "stanza-create"], 300_000);
+  await server.exec([...withoutPath, ...posix, "stanza-create"], 300_000);
   const backups = new Map<Lever["backup"], { label: string; info: InfoBackup["info"]; seconds: number }>();
   const results: LeverResult[] = [];
   try {
     for (const lever of levers(cluster.spec.resources.cpus)) {
+      const base = lever.backup === "posix" ? withoutPath : s3;
       const repo = lever.backup === "posix" ? posix : [];
       let backup = backups.get(lever.backup);
       if (!backup) {
@@ -150,6 +159,7 @@ export async function measureLevers(
         await server.exec(
           [
             ...base,
+            ...repo,
             ...backupOptions[lever.backup],
             "backup",
             "--type=full",
