@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { autoConf, CONTROL, type VariantRun } from "../../scripts/bench/attribution";
 import { estimatePhases, PHASES } from "../../scripts/bench/progress";
+import { type BenchResult, renderReport } from "../../scripts/bench/report";
 import type { LeverResult } from "../../scripts/bench/restore-levers";
 import { parseAcks, rpoFigures } from "../../scripts/bench/rpo";
 import type { ConfigName } from "../../scripts/bench/servers";
@@ -305,5 +306,54 @@ describe("RPO from S3 alone", () => {
       lost: 0,
       lostSeconds: 0,
     });
+  });
+});
+
+describe("BENCHMARKS.md", () => {
+  it("writes the targets table from the figures, and a reason under it for each miss", () => {
+    const figures = inputs(
+      { pgstack: { tps: 950 }, stock: { tps: 1000, walMb: 4 }, pgtune: { tps: 900 } },
+      { attribution: [variant(CONTROL, 1, 950), variant("− archiving", 1, 1000)] },
+    );
+    const result: BenchResult = {
+      quick: false,
+      startedAt: "2026-12-01T05:00:00Z",
+      finishedAt: "2026-12-01T05:58:30Z",
+      settings: FULL,
+      machine: {
+        cpus: 2,
+        cpuModel: "test",
+        memoryBytes: 2 ** 34,
+        kernel: "6",
+        disk: "/dev/vda ext4",
+        loadAverage: [0, 0, 0],
+      },
+      versions: { postgres: "15", pgbench: "15", pgbackrest: "2.45", node: "v24", pgstackCommit: "abc" },
+      disk: { method: "dd", attempts: [500], mbPerSecond: 500 },
+      memoryLimitBytes: 2 ** 31,
+      databaseBytes: 4.4e9,
+      settingsReported: { pgstack: {}, stock: {}, pgtune: {} },
+      pgtuneText: "max_connections = 50",
+      runs: figures.runs,
+      attribution: figures.attribution,
+      fullLoad: figures.fullLoad,
+      restores: figures.restores.map((restore) => ({
+        ...restore,
+        backupSeconds: 60,
+        rpo: { ...restore.rpo, acknowledged: 6000, restored: 4800, writerRate: 100, writerSeconds: 60 },
+      })),
+      levers: figures.levers,
+      phases: [{ name: "TPC-B rounds", seconds: 1800, expectedSeconds: 1725 }],
+    };
+    const report = renderReport(result, []);
+    expect(report).toContain("(58 min 30 s)");
+    expect(report).toContain(
+      "| pgstack ≥ 1.2× stock on median tps | 0.95× (950 vs 1000 tps) | **MISS** | short by 0.25× (250 tps, 21%) |",
+    );
+    expect(report).toContain("| pgstack ≥ 1× PGTune on median tps | 1.06× (950 vs 900 tps) | **PASS** |  |");
+    expect(report).toMatch(/- \*\*pgstack ≥ 1\.2× stock on median tps\*\*: Within-round ratios 0\.95–0\.95;/);
+    expect(report).not.toContain("- **pgstack ≥ 1× PGTune");
+    expect(report).toContain("| − archiving |");
+    expect(report).toContain("| TPC-B rounds | 30 min 0 s | 28 min 45 s |");
   });
 });
