@@ -110,7 +110,8 @@ async function main(): Promise<number> {
       const server = servers[config];
       if (!server.running()) await server.start();
       log(`${config}: pgbench -i -s ${settings.scale}`);
-      await pgbenchInit(server, settings.scale);
+      const initMs = await pgbenchInit(server, settings.scale);
+      log(`${config}: pgbench -i took ${(initMs / 1000).toFixed(1)} s`);
       reported[config] = await showSettings(server);
       if (config !== "pgstack") await server.stop();
     }
@@ -191,7 +192,7 @@ async function main(): Promise<number> {
     progress.phase("restore levers");
 
     log(`restore levers: a server of their own, pgbench -i -s ${settings.leverScale}`);
-    const levers = await measureLevers(cluster, await leverServer(cluster, settings.leverScale), log);
+    const levers = await measureLevers(cluster, await leverServer(cluster, settings.leverScale, log), log);
     progress.done();
 
     const result: BenchResult = {
@@ -238,7 +239,7 @@ async function leversOnly(scale: number): Promise<number> {
     await cluster.startPrimary();
     await cluster.primary.stop();
     log(`restore levers: a server of their own, pgbench -i -s ${scale}`);
-    const levers = await measureLevers(cluster, await leverServer(cluster, scale), log);
+    const levers = await measureLevers(cluster, await leverServer(cluster, scale, log), log);
     console.log(`\n${renderLevers(levers, scale, disk.mbPerSecond).join("\n")}`);
     return 0;
   } catch (error) {

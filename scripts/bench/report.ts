@@ -257,7 +257,7 @@ export function renderLevers(
   return [
     "## What bounds the restore (levers)",
     "",
-    `A server of its own (pgbench scale ${leverScale}, ${fixed(control.databaseBytes / 1e6, 0)} MB) backed up once per compression (pgBackRest's default level for each) and restored with one lever moved at a time: ` +
+    `A server of its own (pgbench scale ${leverScale}, ${fixed(control.databaseBytes / 1e6, 0)} MB) backed up once per compression (at pgBackRest's default level for each, as pgstack renders no compress-level: lz4 1, zst 3, gz 6) and restored with one lever moved at a time: ` +
       "`pgbackrest restore` of that backup into an empty directory of the server's volume, inside its container (under its memory limit), timed on its own without recovery. " +
       "S3 request parallelism is process-max: each process keeps one request in flight. CPU is the whole machine's during the restore; s3rver is the S3 stand-in's own CPU time per second.",
     "",

@@ -102,9 +102,14 @@ const POSIX_REPO = "bench-levers-posix-repo";
 const RESTORE_DIR = "bench-levers-restore";
 
 /** The levers' data set: a pgbench database of `scale` in a server of its own. */
-export async function leverServer(cluster: ProvingCluster, scale: number): Promise<BenchServer> {
+export async function leverServer(
+  cluster: ProvingCluster,
+  scale: number,
+  log: (line: string) => void,
+): Promise<BenchServer> {
   const server = await baselineServer(cluster, "stock", {}, "levers");
-  await pgbenchInit(server, scale);
+  const initMs = await pgbenchInit(server, scale);
+  log(`restore levers: pgbench -i -s ${scale} took ${(initMs / 1000).toFixed(1)} s`);
   return server;
 }
 
