@@ -64,6 +64,11 @@ async function main(): Promise<number> {
     log("interrupted: stopping every container the benchmark started");
     void (cluster?.dispose() ?? Promise.resolve()).finally(() => process.exit(130));
   });
+  // A container's PID 1 outlives the process that started it: never exit without stopping them.
+  process.once("unhandledRejection", (error) => {
+    log(`FAILED (unhandled): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    void (cluster?.dispose() ?? Promise.resolve()).finally(() => process.exit(1));
+  });
   try {
     const startedAt = new Date();
     log(

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ProvingCluster } from "../../test/proving/harness/proving-cluster";
@@ -165,16 +166,35 @@ export async function vanish(server: BenchServer): Promise<{ atMs: number; resum
   }
   return {
     atMs,
+    // The exec wrapper of a command in the container (nsenter, outside its PID namespace) stops
+    // itself when it sees its child stopped, and continues the child only once continued itself:
+    // whatever is still stopped after a first SIGCONT is continued again, until none is.
     resume: async () => {
-      for (const pid of stopped) {
-        try {
-          process.kill(pid, "SIGCONT");
-        } catch {
-          // exited meanwhile
+      for (let pass = 0; pass < 50; pass++) {
+        const still = [...stopped].filter((pid) => processState(pid) === "T");
+        if (pass > 0 && still.length === 0) return;
+        for (const pid of pass === 0 ? stopped : still) {
+          try {
+            process.kill(pid, "SIGCONT");
+          } catch {
+            // exited meanwhile
+          }
         }
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
+      throw new Error(`processes of ${server.member.name} stay stopped after SIGCONT`);
     },
   };
+}
+
+/** A process's state letter from /proc/<pid>/stat (T: stopped), or undefined once it is gone. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The restored copy's rows: highest id and count (equal unless a commit in the middle is missing). */
