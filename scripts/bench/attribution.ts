@@ -1,6 +1,6 @@
 import { chown, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { BenchServer } from "./servers";
+import type { BenchServer, ConfigName } from "./servers";
 import { measure, type RunRecord, roundOrder, type TpcbSettings, voidRounds } from "./tpcb";
 
 /**
@@ -14,6 +14,8 @@ export interface Variant {
   /** What the variant turns off and why it is one of pgstack's extras. */
   readonly what: string;
   readonly overrides: Readonly<Record<string, string>>;
+  /** The baselines that have this extra too: its cost is no difference against them. */
+  readonly alsoIn: readonly ConfigName[];
 }
 
 export const CONTROL = "as rendered";
@@ -25,26 +27,30 @@ export const CONTROL = "as rendered";
  * and on again rewrites the whole database each round.
  */
 export const VARIANTS: readonly Variant[] = [
-  { name: CONTROL, what: "the dev stack's primary as rendered", overrides: {} },
+  { name: CONTROL, what: "the dev stack's primary as rendered", overrides: {}, alsoIn: [] },
   {
     name: "− pg_stat_statements",
     what: "shared_preload_libraries='' (pgstack loads pg_stat_statements with track=all)",
     overrides: { shared_preload_libraries: "" },
+    alsoIn: ["pgtune"],
   },
   {
     name: "− archiving",
     what: "archive_mode=off (pgstack archives every segment through pgBackRest, async, lz4, AES-256, to S3 over TLS)",
     overrides: { archive_mode: "off" },
+    alsoIn: ["stock", "pgtune"],
   },
   {
     name: "− wal_compression",
     what: "wal_compression=off (pgstack compresses full-page images with lz4; PGTune does too, stock does not)",
     overrides: { wal_compression: "off" },
+    alsoIn: ["pgtune"],
   },
   {
     name: "− track_io_timing",
     what: "track_io_timing=off (pgstack times every block read and write for pg_stat_statements and the exporter)",
     overrides: { track_io_timing: "off" },
+    alsoIn: [],
   },
 ];
 
