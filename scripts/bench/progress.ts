@@ -11,16 +11,17 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
-/** pgbench's tables and indexes, about 15 MB per scale unit. */
-const MB_PER_SCALE = 15;
+/** pgbench's tables and indexes, about 16 MB per scale unit (1,129 MB at scale 70). */
+const MB_PER_SCALE = 16;
 /** Per measured run besides pgbench itself: start, durability SHOWs, vacuum, checkpoint, stop. */
 const RUN_OVERHEAD_SECONDS = 25;
 /**
- * Rough rates of this kind of machine (2 CPUs, SSD) from earlier runs: pgbench -i with archiving
- * under the 2 GiB limit, and a backup or restore through the S3 stand-in.
+ * Rates of this kind of machine (2 CPUs, SSD), a little below what a `--levers` run measured on
+ * it while other work shared the CPUs (2026-12-01): pgbench -i -s 70 with archiving under the
+ * 2 GiB limit 64 MB/s; a full backup through the S3 stand-in 88 MB/s, its restore 152 MB/s.
  */
-const INIT_MB_PER_SECOND = 40;
-const TRANSFER_MB_PER_SECOND = 70;
+const INIT_MB_PER_SECOND = 55;
+const TRANSFER_MB_PER_SECOND = 90;
 
 /** Expected seconds per phase: printed before the run so a full run's length is known up front. */
 export function estimatePhases(settings: BenchSettings): Record<Phase, number> {
