@@ -30,8 +30,9 @@ import { runTpcb } from "./bench/tpcb";
  * stock PostgreSQL and PGTune's settings for the same resources, each server in its own
  * container and memory cgroup with the same limit, both baselines archiving through the same
  * pgBackRest command: rotated pgbench rounds (tps, p50/p99, checkpoints, WAL per 1,000
- * transactions, peak memory, machine load), the full-load memory proof, and restore + recovery
- * time for two database sizes. A full run writes BENCHMARKS.md and its SVG charts next to it;
+ * transactions, peak memory, machine load), pgstack with each extra off in turn (attribution),
+ * the full-load memory proof, restore + recovery time and the RPO from S3 alone for two
+ * database sizes, the restore's levers, and the issue's targets with their verdicts. A full run writes BENCHMARKS.md and its SVG charts next to it;
  * --quick runs a reduced configuration and writes only where --out says. Needs root (namespaces,
  * cgroups), like `npm run prove`.
  */
@@ -40,6 +41,26 @@ const PROJECT_DIR = resolve(__dirname, "..");
 
 function log(line: string): void {
   console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
+}
+
+/** The proving ground of this run, stopped whatever way the process ends. */
+let active: ProvingCluster | undefined;
+
+/**
+ * A container's PID 1 outlives the process that started it: an interrupt or an unhandled
+ * rejection stops every container the benchmark started before the process exits.
+ */
+function stopContainersOnExit(): void {
+  const stop = (code: number) =>
+    void (active?.dispose() ?? Promise.resolve()).finally(() => process.exit(code));
+  process.once("SIGINT", () => {
+    log("interrupted: stopping every container the benchmark started");
+    stop(130);
+  });
+  process.once("unhandledRejection", (error) => {
+    log(`FAILED (unhandled): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    stop(1);
+  });
 }
 
 async function main(): Promise<number> {
@@ -53,6 +74,7 @@ async function main(): Promise<number> {
     },
   });
   if (values.from) return rerender(values.from, values.out);
+  stopContainersOnExit();
   const quick = values.quick === true;
   const settings = quick ? QUICK : FULL;
   if (values.levers) return leversOnly(settings.leverScale);
@@ -60,22 +82,13 @@ async function main(): Promise<number> {
   const out = values.out ?? (quick ? undefined : join(PROJECT_DIR, "BENCHMARKS.md"));
 
   let cluster: ProvingCluster | undefined;
-  process.once("SIGINT", () => {
-    log("interrupted: stopping every container the benchmark started");
-    void (cluster?.dispose() ?? Promise.resolve()).finally(() => process.exit(130));
-  });
-  // A container's PID 1 outlives the process that started it: never exit without stopping them.
-  process.once("unhandledRejection", (error) => {
-    log(`FAILED (unhandled): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    void (cluster?.dispose() ?? Promise.resolve()).finally(() => process.exit(1));
-  });
   try {
     const startedAt = new Date();
     log(
       `pgstack bench${quick ? " (quick)" : ""}: scale ${settings.scale}, ${settings.clients} clients, ${settings.seconds} s × ${settings.rounds} round(s) per configuration`,
     );
     const progress = new Progress(estimatePhases(settings), log);
-    cluster = await ProvingCluster.prepare(BENCH_STACK);
+    cluster = active = await ProvingCluster.prepare(BENCH_STACK);
     const spec = cluster.spec;
     const machine = await describeMachine(dirname(cluster.primary.dataDir));
     const toolVersions = await versions();
@@ -238,7 +251,7 @@ async function main(): Promise<number> {
 async function leversOnly(scale: number): Promise<number> {
   let cluster: ProvingCluster | undefined;
   try {
-    cluster = await ProvingCluster.prepare(BENCH_STACK);
+    cluster = active = await ProvingCluster.prepare(BENCH_STACK);
     const disk = await diskSequentialWrite(dirname(cluster.primary.dataDir), 3, 1024);
     log(`disk sequential write: ${disk.mbPerSecond.toFixed(0)} MB/s`);
     await cluster.startPrimary();
@@ -262,7 +275,7 @@ async function leversOnly(scale: number): Promise<number> {
 async function attributionOnly(settings: BenchSettings): Promise<number> {
   let cluster: ProvingCluster | undefined;
   try {
-    cluster = await ProvingCluster.prepare(BENCH_STACK);
+    cluster = active = await ProvingCluster.prepare(BENCH_STACK);
     await cluster.startPrimary();
     const pgstack = new BenchServer("pgstack", cluster.primary);
     await pgstack.sql(`CREATE DATABASE ${BENCH_DATABASE}`, "postgres");
