@@ -268,5 +268,35 @@ export function renderLevers(
         `| ${l.lever} | ${l.compressType} | ${l.processMax} | ${fixed(l.repositoryBytes / 1e6, 0)} | ${fixed(l.restoreSeconds, 1)} | ${fixed(l.mbPerSecond, 0)} | ${fixed(l.mbPerSecond / control.mbPerSecond)} | ${fixed(l.mbPerSecond / diskMbPerSecond)} | ${fixed(l.cpu.busyPercent, 0)} | ${fixed(l.cpu.iowaitPercent, 0)} | ${fixed(l.s3CpuPerSecond)} |`,
     ),
     "",
+    leverReading(levers),
+    "",
   ];
+}
+
+/**
+ * What the lever table says, from its rows: the fastest restore against the rendered one, and the
+ * S3 path's own share of the rendered restore's time (the posix control reads the same backup
+ * without s3rver and TLS).
+ */
+export function leverReading(levers: readonly LeverResult[]): string {
+  const control = levers[0];
+  const fastest = [...levers].sort((a, b) => b.mbPerSecond - a.mbPerSecond)[0];
+  const posix = levers.find((lever) => lever.lever.startsWith("posix"));
+  const faster = levers.filter(
+    (lever) =>
+      lever !== control && !lever.lever.startsWith("posix") && lever.mbPerSecond > control.mbPerSecond * 1.1,
+  );
+  return [
+    fastest === control
+      ? "The rendered restore was the fastest row."
+      : `The fastest row: ${fastest.lever}, ${fixed(fastest.mbPerSecond / control.mbPerSecond)}× the rendered restore.`,
+    posix
+      ? `Reading the same backup from a posix repository took ${fixed(posix.restoreSeconds, 1)} s against ${fixed(control.restoreSeconds, 1)} s: the S3 path (s3rver, TLS, one request per file) took ${fixed(Math.max(0, 1 - posix.restoreSeconds / control.restoreSeconds) * 100, 0)}% of the rendered restore's time.`
+      : "",
+    faster.length > 0
+      ? `Levers of pgstack's own choice more than 10% faster than rendered: ${faster.map((lever) => `${lever.lever} (${fixed(lever.mbPerSecond / control.mbPerSecond)}×)`).join(", ")}; the rendered compress-type and process-max change only when a run on a quiet machine shows the same.`
+      : "No lever of pgstack's own choice was more than 10% faster than rendered: the rendered compress-type and process-max stand.",
+  ]
+    .filter(Boolean)
+    .join(" ");
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { autoConf, CONTROL, type VariantRun } from "../../scripts/bench/attribution";
 import { estimatePhases, PHASES } from "../../scripts/bench/progress";
-import { type BenchResult, renderReport } from "../../scripts/bench/report";
+import { type BenchResult, leverReading, renderReport } from "../../scripts/bench/report";
 import type { LeverResult } from "../../scripts/bench/restore-levers";
 import { parseAcks, rpoFigures } from "../../scripts/bench/rpo";
 import type { ConfigName } from "../../scripts/bench/servers";
@@ -358,5 +358,30 @@ describe("BENCHMARKS.md", () => {
     expect(report).not.toContain("- **pgstack ≥ 1× PGTune");
     expect(report).toContain("| − archiving |");
     expect(report).toContain("| TPC-B rounds | 30 min 0 s | 28 min 45 s |");
+  });
+});
+
+describe("the restore levers' reading", () => {
+  it("names the fastest row, the S3 path's share of the time and the levers worth a quiet run", () => {
+    const reading = leverReading([
+      lever("as rendered (lz4, process-max 2)", 150),
+      lever("process-max 1", 110),
+      lever("compress-type zst", 200),
+      lever("posix repository (lz4, same cipher)", 300, 0),
+    ]);
+    expect(reading).toContain(
+      "The fastest row: posix repository (lz4, same cipher), 2.00× the rendered restore.",
+    );
+    // 1000 / 300 s against 1000 / 150 s: half the time is the S3 path's.
+    expect(reading).toContain(
+      "the S3 path (s3rver, TLS, one request per file) took 50% of the rendered restore's time",
+    );
+    expect(reading).toContain("more than 10% faster than rendered: compress-type zst (1.33×)");
+  });
+
+  it("keeps the rendered choice when no lever beats it by more than 10%", () => {
+    expect(leverReading([lever("as rendered", 150), lever("process-max 4", 160)])).toContain(
+      "No lever of pgstack's own choice was more than 10% faster than rendered",
+    );
   });
 });
