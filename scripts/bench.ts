@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { memoryAtFullLoad } from "../test/proving/harness/proofs";
 import { ProvingCluster } from "../test/proving/harness/proving-cluster";
 import { runAttribution } from "./bench/attribution";
+import { runnerFullBackup } from "./bench/backup";
 import { memoryChart, rtoChart, throughputChart, walChart } from "./bench/charts";
 import { describeMachine, diskSequentialWrite, versions } from "./bench/machine";
 import { pgbenchInit } from "./bench/pgbench";
@@ -170,9 +171,7 @@ async function main(): Promise<number> {
         await pgstack.sql("SELECT sum(pg_database_size(datname)) FROM pg_database", "postgres"),
       );
       log(`restore (${step}, ${(bytes / 1e6).toFixed(0)} MB): full backup`);
-      const backupStarted = Date.now();
-      await cluster.scheduledBackup("full");
-      const backupSeconds = (Date.now() - backupStarted) / 1000;
+      const backupSeconds = await runnerFullBackup(cluster);
       log(
         `restore: backup ${backupSeconds.toFixed(1)} s; a writer commits ${settings.rpo.rate}/s for ${settings.rpo.seconds} s, then the primary vanishes`,
       );

@@ -169,7 +169,7 @@ export function renderReport(
     ...attributionSection(result),
     "## Recovery time and RPO",
     "",
-    `For each size: the scheduled full backup (runner, through the primary's pgBackRest TLS server, to S3); then one client commits a row per transaction at ${settings.rpo.rate}/s for ${settings.rpo.seconds} s ` +
+    `For each size: the runner's full backup as its schedule runs it (through the primary's pgBackRest TLS server, to S3; without the verify the schedule runs after it); then one client commits a row per transaction at ${settings.rpo.rate}/s for ${settings.rpo.seconds} s ` +
       "(pgbench -R, every acknowledgement logged with its time), and the primary vanishes for S3: every process of its container is stopped (SIGSTOP) at once, so nothing more " +
       "reaches the repository. A copy is restored from S3 alone with the rendered restore command (`latest`: the backup and every archived segment) in a new member and recovers until it " +
       "accepts writes; the acknowledged commits it lacks are the loss, their span in seconds the RPO. The second size adds a copy of the bench database beside it (twice the data).",
