@@ -184,7 +184,7 @@ export function targetVerdicts(inputs: TargetInputs): TargetVerdict[] {
     why: p99Pass
       ? ""
       : `Checkpoints per run: pgstack ${fixed(pgstack.checkpoints, 0)}, PGTune ${fixed(pgtune.checkpoints, 0)}; ` +
-        `pgstack's tps ${fixed(pgstack.tps, 0)} against ${fixed(pgtune.tps, 0)} (more transactions queue behind the same two CPUs); ` +
+        `pgstack's tps ${fixed(pgstack.tps, 0)} against ${fixed(pgtune.tps, 0)}${pgstack.tps > pgtune.tps ? " (more transactions queue for the same two CPUs)" : ""}; ` +
         `${bound(pgstack.busy, pgstack.iowait)}.`,
   });
 
