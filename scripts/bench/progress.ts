@@ -42,8 +42,10 @@ export function estimatePhases(settings: BenchSettings): Record<Phase, number> {
   };
 }
 
-const minutes = (seconds: number) =>
-  `${Math.floor(seconds / 60)}:${String(Math.round(seconds % 60)).padStart(2, "0")}`;
+const minutes = (seconds: number) => {
+  const whole = Math.round(seconds);
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+};
 
 /** Logs each phase as it starts: elapsed time, and what the remaining phases are expected to take. */
 export class Progress {

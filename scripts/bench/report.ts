@@ -67,7 +67,10 @@ export interface BenchResult {
 const CONFIGS: readonly ConfigName[] = ["pgstack", "stock", "pgtune"];
 const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
 const verdict = (pass: boolean) => (pass ? "**PASS**" : "**MISS**");
-const minutes = (seconds: number) => `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+const minutes = (seconds: number) => {
+  const whole = Math.round(seconds);
+  return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+};
 
 interface Spread {
   readonly median: number;
