@@ -297,7 +297,7 @@ export function leverReading(levers: readonly LeverResult[]): string {
       ? `Reading the same backup from a posix repository took ${fixed(posix.restoreSeconds, 1)} s against ${fixed(control.restoreSeconds, 1)} s: the S3 path (s3rver, TLS, one request per file) took ${fixed(Math.max(0, 1 - posix.restoreSeconds / control.restoreSeconds) * 100, 0)}% of the rendered restore's time.`
       : "",
     faster.length > 0
-      ? `Levers of pgstack's own choice more than 10% faster than rendered: ${faster.map((lever) => `${lever.lever} (${fixed(lever.mbPerSecond / control.mbPerSecond)}×)`).join(", ")}; the rendered compress-type and process-max change only when a run on a quiet machine shows the same.`
+      ? `Levers of pgstack's own choice more than 10% faster than rendered: ${faster.map((lever) => `${lever.lever} (${fixed(lever.mbPerSecond / control.mbPerSecond)}×)`).join(", ")}; the rendered pgBackRest options change only when a run on a quiet machine shows the same.`
       : "No lever of pgstack's own choice was more than 10% faster than rendered: the rendered compress-type and process-max stand.",
   ]
     .filter(Boolean)
