@@ -285,6 +285,7 @@ export function leverReading(levers: readonly LeverResult[]): string {
   const control = levers[0];
   const fastest = [...levers].sort((a, b) => b.mbPerSecond - a.mbPerSecond)[0];
   const posix = levers.find((lever) => lever.lever.startsWith("posix"));
+  const contended = median(levers.map((lever) => lever.cpu.otherPercent));
   const faster = levers.filter(
     (lever) =>
       lever !== control && !lever.lever.startsWith("posix") && lever.mbPerSecond > control.mbPerSecond * 1.1,
@@ -295,6 +296,9 @@ export function leverReading(levers: readonly LeverResult[]): string {
       : `The fastest row: ${fastest.lever}, ${fixed(fastest.mbPerSecond / control.mbPerSecond)}× the rendered restore.`,
     posix
       ? `Reading the same backup from a posix repository took ${fixed(posix.restoreSeconds, 1)} s against ${fixed(control.restoreSeconds, 1)} s: the S3 path (s3rver, TLS, one request per file) took ${fixed(Math.max(0, 1 - posix.restoreSeconds / control.restoreSeconds) * 100, 0)}% of the rendered restore's time.`
+      : "",
+    contended > VOID_OTHER_PERCENT
+      ? `Other work took a median ${fixed(contended, 0)}% of the machine's CPU during these restores: more processes win a larger share of contended CPUs, so the process-max rows say little here.`
       : "",
     faster.length > 0
       ? `Levers of pgstack's own choice more than 10% faster than rendered: ${faster.map((lever) => `${lever.lever} (${fixed(lever.mbPerSecond / control.mbPerSecond)}×)`).join(", ")}; the rendered pgBackRest options change only when a run on a quiet machine shows the same.`

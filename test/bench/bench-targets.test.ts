@@ -384,6 +384,19 @@ describe("the restore levers' reading", () => {
     expect(reading).toContain("more than 10% faster than rendered: compress-type zst (1.33×)");
   });
 
+  it("says when other work shared the CPUs during the restores", () => {
+    const busy = (name: string, mbPerSecond: number): LeverResult => ({
+      ...lever(name, mbPerSecond),
+      cpu: { busyPercent: 100, iowaitPercent: 0, stealPercent: 0, otherPercent: 60 },
+    });
+    expect(leverReading([busy("as rendered", 150), busy("process-max 4", 200)])).toContain(
+      "Other work took a median 60% of the machine's CPU during these restores",
+    );
+    expect(leverReading([lever("as rendered", 150), lever("process-max 4", 200)])).not.toContain(
+      "Other work",
+    );
+  });
+
   it("keeps the rendered choice when no lever beats it by more than 10%", () => {
     expect(leverReading([lever("as rendered", 150), lever("process-max 4", 160)])).toContain(
       "No lever of pgstack's own choice was more than 10% faster than rendered",
