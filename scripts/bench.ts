@@ -1,55 +1,67 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { memoryAtFullLoad } from "../test/proving/harness/proofs";
 import { ProvingCluster } from "../test/proving/harness/proving-cluster";
+import { runAttribution } from "./bench/attribution";
+import { runnerFullBackup } from "./bench/backup";
 import { memoryChart, rtoChart, throughputChart, walChart } from "./bench/charts";
 import { describeMachine, diskSequentialWrite, versions } from "./bench/machine";
 import { pgbenchInit } from "./bench/pgbench";
 import { type PgtuneInput, pgtuneConfig, renderPgtune } from "./bench/pgtune";
+import { estimatePhases, Progress } from "./bench/progress";
 import {
   BENCH_STACK,
   type BenchResult,
   type BenchSettings,
   type RestorePoint,
+  renderAttribution,
+  renderLevers,
   renderReport,
 } from "./bench/report";
+import { leverServer, measureLevers } from "./bench/restore-levers";
+import { restoredRows, rpoFigures, startWriter, vanish } from "./bench/rpo";
 import { BENCH_DATABASE, BenchServer, baselineServer, type ConfigName, showSettings } from "./bench/servers";
+import { FULL, QUICK } from "./bench/settings";
 import { runTpcb } from "./bench/tpcb";
 
 /**
- * npm run bench [-- --quick] [-- --out <file>] [-- --from <json>]
+ * npm run bench [-- --quick] [-- --out <file>] [-- --from <json>] [-- --attribute | --levers]
  * pgstack's dev stack (2 GiB, 2 CPUs, SSD, web) on the container-true proving ground against
  * stock PostgreSQL and PGTune's settings for the same resources, each server in its own
  * container and memory cgroup with the same limit, both baselines archiving through the same
  * pgBackRest command: rotated pgbench rounds (tps, p50/p99, checkpoints, WAL per 1,000
- * transactions, peak memory, machine load), the full-load memory proof, and restore + recovery
- * time for two database sizes. A full run writes BENCHMARKS.md and its SVG charts next to it;
+ * transactions, peak memory, machine load), pgstack with each extra off in turn (attribution),
+ * the full-load memory proof, restore + recovery time and the RPO from S3 alone for two
+ * database sizes, the restore's levers, and the issue's targets with their verdicts. A full run writes BENCHMARKS.md and its SVG charts next to it;
  * --quick runs a reduced configuration and writes only where --out says. Needs root (namespaces,
  * cgroups), like `npm run prove`.
  */
-
-const FULL: BenchSettings = {
-  // About 15 MB per scale unit: 280 is about 4.2 GB, twice the 2 GiB limit, so reads reach the disk.
-  scale: 280,
-  clients: 8,
-  threads: 2,
-  seconds: 120,
-  rounds: 5,
-};
-
-const QUICK: BenchSettings = {
-  scale: 5,
-  clients: 4,
-  threads: 2,
-  seconds: 10,
-  rounds: 2,
-};
 
 const PROJECT_DIR = resolve(__dirname, "..");
 
 function log(line: string): void {
   console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
+}
+
+/** The proving ground of this run, stopped whatever way the process ends. */
+let active: ProvingCluster | undefined;
+
+/**
+ * A container's PID 1 outlives the process that started it: an interrupt or an unhandled
+ * rejection stops every container the benchmark started before the process exits.
+ */
+function stopContainersOnExit(): void {
+  const stop = (code: number) =>
+    void (active?.dispose() ?? Promise.resolve()).finally(() => process.exit(code));
+  process.once("SIGINT", () => {
+    log("interrupted: stopping every container the benchmark started");
+    stop(130);
+  });
+  process.once("unhandledRejection", (error) => {
+    log(`FAILED (unhandled): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    stop(1);
+  });
 }
 
 async function main(): Promise<number> {
@@ -58,24 +70,26 @@ async function main(): Promise<number> {
       quick: { type: "boolean", default: false },
       out: { type: "string" },
       from: { type: "string" },
+      levers: { type: "boolean", default: false },
+      attribute: { type: "boolean", default: false },
     },
   });
   if (values.from) return rerender(values.from, values.out);
+  stopContainersOnExit();
   const quick = values.quick === true;
   const settings = quick ? QUICK : FULL;
+  if (values.levers) return leversOnly(settings.leverScale);
+  if (values.attribute) return attributionOnly(settings);
   const out = values.out ?? (quick ? undefined : join(PROJECT_DIR, "BENCHMARKS.md"));
 
   let cluster: ProvingCluster | undefined;
-  process.once("SIGINT", () => {
-    log("interrupted: stopping every container the benchmark started");
-    void (cluster?.dispose() ?? Promise.resolve()).finally(() => process.exit(130));
-  });
   try {
     const startedAt = new Date();
     log(
       `pgstack bench${quick ? " (quick)" : ""}: scale ${settings.scale}, ${settings.clients} clients, ${settings.seconds} s × ${settings.rounds} round(s) per configuration`,
     );
-    cluster = await ProvingCluster.prepare(BENCH_STACK);
+    const progress = new Progress(estimatePhases(settings), log);
+    cluster = active = await ProvingCluster.prepare(BENCH_STACK);
     const spec = cluster.spec;
     const machine = await describeMachine(dirname(cluster.primary.dataDir));
     const toolVersions = await versions();
@@ -115,7 +129,8 @@ async function main(): Promise<number> {
       const server = servers[config];
       if (!server.running()) await server.start();
       log(`${config}: pgbench -i -s ${settings.scale}`);
-      await pgbenchInit(server, settings.scale);
+      const initMs = await pgbenchInit(server, settings.scale);
+      log(`${config}: pgbench -i took ${(initMs / 1000).toFixed(1)} s`);
       reported[config] = await showSettings(server);
       if (config !== "pgstack") await server.stop();
     }
@@ -123,31 +138,81 @@ async function main(): Promise<number> {
     await pgstack.stop();
     log(`bench database: ${(databaseBytes / 1e6).toFixed(0)} MB`);
 
-    const runs = await runTpcb(servers, settings, machine.cpus, log);
+    progress.phase("TPC-B rounds");
+    const runs = await runTpcb(servers, settings, log);
+    progress.phase("attribution");
+
+    log(
+      `attribution: pgstack with each extra off in turn, ${settings.attribution.rounds} round(s) of ${settings.attribution.seconds} s`,
+    );
+    const attribution = await runAttribution(pgstack, { ...settings, ...settings.attribution }, log);
+    progress.phase("full load");
 
     await pgstack.start();
     log("full load: proof 13 (every connection past work_mem, pgstack and PGTune's values)");
-    const fullLoad = (await memoryAtFullLoad.run(cluster)).figure;
+    const fullLoad = await memoryAtFullLoad.run(cluster).then(
+      (proof) => ({ passed: true, figure: proof.figure }),
+      (error: Error) => ({ passed: false, figure: error.message.split("\n").slice(0, 3).join(" ") }),
+    );
+    if (!pgstack.running()) await pgstack.start();
+    progress.phase("restore and RPO");
 
-    // Recovery time for two sizes: the bench database, then with a copy of it beside (twice the data).
+    // Recovery time for two sizes: the bench database, then with a copy of it beside (twice the
+    // data). Each time: a full backup, a writer committing until the primary vanishes for S3, and
+    // a copy restored from S3 alone: restore + recovery time, and the commits it lacks (RPO).
     const restores: RestorePoint[] = [];
     for (const [index, step] of ["as benchmarked", "doubled"].entries()) {
       if (index === 1)
-        await pgstack.sql(`CREATE DATABASE ${BENCH_DATABASE}_copy TEMPLATE ${BENCH_DATABASE}`, "postgres");
+        await pgstack.longSql(
+          `CREATE DATABASE ${BENCH_DATABASE}_copy TEMPLATE ${BENCH_DATABASE}`,
+          "postgres",
+        );
       const bytes = Number(
         await pgstack.sql("SELECT sum(pg_database_size(datname)) FROM pg_database", "postgres"),
       );
-      log(`restore (${step}, ${(bytes / 1e6).toFixed(0)} MB): full backup, then a restored copy`);
-      await cluster.scheduledBackup("full");
-      const { copy, restoreMs } = await cluster.restoreCopy(`bench-restore-${index + 1}`, { type: "latest" });
-      await copy.stop();
+      log(`restore (${step}, ${(bytes / 1e6).toFixed(0)} MB): full backup`);
+      const backupSeconds = await runnerFullBackup(cluster);
+      log(
+        `restore: backup ${backupSeconds.toFixed(1)} s; a writer commits ${settings.rpo.rate}/s for ${settings.rpo.seconds} s, then the primary vanishes`,
+      );
+      const writer = await startWriter(pgstack, { ...settings.rpo, graceSeconds: 5 });
+      await new Promise((resolve) => setTimeout(resolve, settings.rpo.seconds * 1000));
+      const failure = writer.failure();
+      if (failure) throw failure;
+      const gone = await vanish(pgstack);
+      let restoredMaxId: number;
+      let restoreMs: number;
+      try {
+        const restored = await cluster.restoreCopy(`bench-restore-${index + 1}`, { type: "latest" });
+        restoreMs = restored.restoreMs;
+        restoredMaxId = await restoredRows(restored.copy);
+        await restored.copy.stop();
+        // The benchmark's own scratch copy (up to twice the database): its disk space back now, not at the end.
+        await rm(restored.copy.dataDir, { recursive: true, force: true });
+      } finally {
+        await gone.resume();
+      }
+      const rpo = rpoFigures(await writer.done, gone.atMs, restoredMaxId, {
+        ...settings.rpo,
+        archiveTimeoutSeconds: spec.archive.archiveTimeoutSeconds,
+      });
       restores.push({
         databaseBytes: bytes,
         seconds: restoreMs / 1000,
         mbPerSecond: bytes / 1e6 / (restoreMs / 1000),
+        backupSeconds,
+        rpo,
       });
-      log(`restore: ${(restoreMs / 1000).toFixed(1)} s`);
+      log(
+        `restore: ${(restoreMs / 1000).toFixed(1)} s (restore + recovery); RPO ${rpo.lostSeconds.toFixed(1)} s (${rpo.lost} of ${rpo.acknowledged} acknowledged commits lost)`,
+      );
     }
+    await pgstack.stop();
+    progress.phase("restore levers");
+
+    log(`restore levers: a server of their own, pgbench -i -s ${settings.leverScale}`);
+    const levers = await measureLevers(cluster, await leverServer(cluster, settings.leverScale, log), log);
+    progress.done();
 
     const result: BenchResult = {
       quick,
@@ -162,12 +227,63 @@ async function main(): Promise<number> {
       settingsReported: reported as Record<ConfigName, Record<string, string>>,
       pgtuneText,
       runs,
+      attribution,
       fullLoad,
       restores,
+      levers,
+      phases: progress.phases(),
     };
     const saved = await saveResult(result);
     log(`raw results: ${saved}`);
     await writeReport(result, out);
+    return 0;
+  } catch (error) {
+    log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  } finally {
+    await cluster?.dispose();
+  }
+}
+
+/**
+ * --levers: the restore levers alone (a few minutes), printed as the report's table: the
+ * diagnostic to run when a change to the rendered compress-type or process-max is considered.
+ */
+async function leversOnly(scale: number): Promise<number> {
+  let cluster: ProvingCluster | undefined;
+  try {
+    cluster = active = await ProvingCluster.prepare(BENCH_STACK);
+    const disk = await diskSequentialWrite(dirname(cluster.primary.dataDir), 3, 1024);
+    log(`disk sequential write: ${disk.mbPerSecond.toFixed(0)} MB/s`);
+    await cluster.startPrimary();
+    await cluster.primary.stop();
+    log(`restore levers: a server of their own, pgbench -i -s ${scale}`);
+    const levers = await measureLevers(cluster, await leverServer(cluster, scale, log), log);
+    console.log(`\n${renderLevers(levers, scale, disk.mbPerSecond).join("\n")}`);
+    return 0;
+  } catch (error) {
+    log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  } finally {
+    await cluster?.dispose();
+  }
+}
+
+/**
+ * --attribute: the attribution alone (pgstack's extras' own cost, also part of every full run),
+ * on the run's data set, printed as the report's table.
+ */
+async function attributionOnly(settings: BenchSettings): Promise<number> {
+  let cluster: ProvingCluster | undefined;
+  try {
+    cluster = active = await ProvingCluster.prepare(BENCH_STACK);
+    await cluster.startPrimary();
+    const pgstack = new BenchServer("pgstack", cluster.primary);
+    await pgstack.sql(`CREATE DATABASE ${BENCH_DATABASE}`, "postgres");
+    log(`pgstack: pgbench -i -s ${settings.scale}`);
+    await pgbenchInit(pgstack, settings.scale);
+    const runs = await runAttribution(pgstack, { ...settings, ...settings.attribution }, log);
+    console.log(`\n${renderAttribution(runs, settings.attribution.seconds).join("\n")}`);
     return 0;
   } catch (error) {
     log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

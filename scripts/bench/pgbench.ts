@@ -35,10 +35,10 @@ export async function pgbenchInit(server: BenchServer, scale: number): Promise<n
  * starts its run at the same point of the checkpoint cycle.
  */
 export async function prepareRun(server: BenchServer): Promise<void> {
-  await server.sql("VACUUM pgbench_branches");
-  await server.sql("VACUUM pgbench_tellers");
-  await server.sql("TRUNCATE pgbench_history");
-  await server.sql("CHECKPOINT");
+  await server.longSql("VACUUM pgbench_branches");
+  await server.longSql("VACUUM pgbench_tellers");
+  await server.longSql("TRUNCATE pgbench_history");
+  await server.longSql("CHECKPOINT");
 }
 
 export interface PgbenchResult {

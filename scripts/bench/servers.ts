@@ -57,10 +57,41 @@ export class BenchServer {
     return this.member.sql(query, { database, timeoutMs: 3_600_000 });
   }
 
+  /**
+   * Like sql, with statement_timeout lifted for this session only: pgstack's web workload cancels
+   * statements after a minute, and a checkpoint or a copy of a 4 GB database may take longer.
+   */
+  async longSql(query: string, database = BENCH_DATABASE): Promise<string> {
+    const { layout, postgres } = this.member.spec;
+    const result = await this.exec([
+      "env",
+      "PGOPTIONS=-c statement_timeout=0",
+      "psql",
+      "-X",
+      "-A",
+      "-t",
+      "-q",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-d",
+      `host=${layout.socketDir} port=${layout.port} dbname=${database} user=${postgres.superuser}`,
+      "-c",
+      query,
+    ]);
+    return result.stdout.trim();
+  }
+
   /** The memory cgroup the server's container runs in. */
   get cgroup() {
     return this.member.runtime.container.cgroup;
   }
+}
+
+/** pgstack's pgBackRest command line (config, include path, stanza) with a baseline's own repository path. */
+export function baselinePgbackrest(cluster: ProvingCluster, name: string): string[] {
+  return archiveCommandFor(cluster, `${cluster.spec.archive.path}-bench-${name}`)
+    .replace(/ archive-push %p$/, "")
+    .split(" ");
 }
 
 /** pgstack's archive_command with the repository path replaced: each baseline archives to its own. */
@@ -80,9 +111,10 @@ export async function baselineServer(
   cluster: ProvingCluster,
   config: Exclude<ConfigName, "pgstack">,
   settings: Readonly<Record<string, string>>,
+  name: string = config,
 ): Promise<BenchServer> {
   const { layout, postgres, archive } = cluster.spec;
-  const repoPath = `${archive.path}-bench-${config}`;
+  const repoPath = `${archive.path}-bench-${name}`;
   const archiveTimeout =
     cluster.spec.tuning.parameters.find((p) => p.name === "archive_timeout")?.value ?? "60s";
   const all: Record<string, string> = {
@@ -106,11 +138,10 @@ export async function baselineServer(
     `if [ ! -s ${layout.dataDir}/PG_VERSION ]; then ${shellCommand(initdb)} >/dev/null; fi`,
     `exec ${shellCommand(start)}`,
   ].join("\n");
-  const runtime = await cluster.runtime.scratchMember(`bench-${config}`, ["sh", "-c", script]);
+  const runtime = await cluster.runtime.scratchMember(`bench-${name}`, ["sh", "-c", script]);
   const server = new BenchServer(config, new Member(runtime, cluster.spec, cluster.runtime));
   await server.start();
-  const pgbackrest = all.archive_command.replace(/ archive-push %p$/, "").split(" ");
-  await server.exec([...pgbackrest, "stanza-create"], 300_000);
+  await server.exec([...baselinePgbackrest(cluster, name), "stanza-create"], 300_000);
   await server.sql(`CREATE DATABASE ${BENCH_DATABASE}`, "postgres");
   return server;
 }

@@ -1,5 +1,5 @@
 import { loadavg } from "node:os";
-import { type CpuShare, cpuShare, sampleCpu } from "./cpu";
+import { type RunCpu, runCpu, sampleRunCpu } from "./cpu";
 import { type PgbenchResult, pgbenchRun, prepareRun } from "./pgbench";
 import { assertDurable, type BenchServer, type ConfigName, checkpoints } from "./servers";
 
@@ -11,10 +11,12 @@ export interface TpcbSettings {
 }
 
 /**
- * A run is void when the machine was busy with other work as it started: the 1-minute load
- * average, with every benchmark server stopped, above this share of the CPUs.
+ * A run is void when other work than the benchmark's took more than this share of the machine's
+ * CPU time during it: busy time from /proc/stat minus what the benchmark's own process tree used
+ * (its containers, pgbench, pgBackRest, the S3 stand-in). The load average cannot tell: the
+ * previous run's own pgbench keeps it high for minutes.
  */
-export const VOID_LOAD_PER_CPU = 0.5;
+export const VOID_OTHER_PERCENT = 15;
 
 export interface RunRecord {
   readonly round: number;
@@ -29,12 +31,12 @@ export interface RunRecord {
   /** 1-minute load average of the machine when the run started (its server idle) and when it ended. */
   readonly loadBefore: number;
   readonly loadAfter: number;
-  /** Machine CPU time during pgbench (every process, the benchmark's and anyone else's). */
-  readonly cpu: CpuShare;
+  /** Machine CPU time during pgbench (every process), and the share other work than the benchmark's took. */
+  readonly cpu: RunCpu;
   /** Peak memory of the server's cgroup during the run, and its limit. */
   readonly peakBytes: number;
   readonly limitBytes: number;
-  /** Other work was running when the run started (loadBefore above VOID_LOAD_PER_CPU × CPUs). */
+  /** Other work took more than VOID_OTHER_PERCENT of the machine's CPU during this run or another of its round. */
   readonly void: boolean;
 }
 
@@ -49,18 +51,20 @@ export function roundOrder<T>(items: readonly T[], round: number): T[] {
  * pgbench; WAL from the LSN before and after. The server is stopped afterwards (also on error),
  * so no idle server's checkpointer or autovacuum runs beside another's measurement.
  */
-async function measure(
+export async function measure(
   server: BenchServer,
   settings: TpcbSettings,
-  cpus: number,
   round: number,
   position: number,
   log: (line: string) => void,
+  options: { readonly label?: string; readonly check?: () => Promise<void> } = {},
 ): Promise<RunRecord> {
+  const label = options.label ?? server.config;
   const loadBefore = loadavg()[0];
   await server.start();
   try {
     const durability = await assertDurable(server);
+    await options.check?.();
     await prepareRun(server);
     const lsnBefore = await server.sql("SELECT pg_current_wal_lsn()");
     const checkpointsBefore = await checkpoints(server);
@@ -71,14 +75,14 @@ async function measure(
         peak = Math.max(peak, bytes);
       });
     }, 500);
-    const cpuBefore = sampleCpu();
+    const cpuBefore = sampleRunCpu();
     let pgbench: PgbenchResult;
     try {
       pgbench = await pgbenchRun(server, settings);
     } finally {
       clearInterval(sampler);
     }
-    const cpu = cpuShare(cpuBefore, sampleCpu());
+    const cpu = runCpu(cpuBefore, sampleRunCpu());
     const loadAfter = loadavg()[0];
     const checkpointsDuring = (await checkpoints(server)) - checkpointsBefore;
     const walBytes = Number(await server.sql(`SELECT pg_current_wal_lsn() - '${lsnBefore}'::pg_lsn`));
@@ -95,13 +99,13 @@ async function measure(
       cpu,
       peakBytes: peak,
       limitBytes: cgroup.limitBytes,
-      void: loadBefore > VOID_LOAD_PER_CPU * cpus,
+      void: cpu.otherPercent > VOID_OTHER_PERCENT,
     };
     log(
-      `round ${round} #${position} ${server.config}: ${pgbench.tps.toFixed(1)} tps, p50 ${pgbench.latencyMs.p50.toFixed(1)} ms, ` +
+      `round ${round} #${position} ${label}: ${pgbench.tps.toFixed(1)} tps, p50 ${pgbench.latencyMs.p50.toFixed(1)} ms, ` +
         `p99 ${pgbench.latencyMs.p99.toFixed(1)} ms, ${(((walBytes / pgbench.transactions) * 1000) / 1e6).toFixed(2)} MB WAL/1000 tx, ` +
         `${checkpointsDuring} checkpoint(s), peak ${(peak / 2 ** 20).toFixed(0)} MiB, CPU ${cpu.busyPercent.toFixed(0)}% busy ` +
-        `${cpu.iowaitPercent.toFixed(0)}% iowait, load ${loadBefore.toFixed(1)}→${loadAfter.toFixed(1)}${record.void ? " (VOID: other work)" : ""}`,
+        `${cpu.iowaitPercent.toFixed(0)}% iowait, other work ${cpu.otherPercent.toFixed(0)}%, load ${loadBefore.toFixed(1)}→${loadAfter.toFixed(1)}${record.void ? " (VOID: other work)" : ""}`,
     );
     return record;
   } finally {
@@ -109,18 +113,25 @@ async function measure(
   }
 }
 
+/** A round is void as a whole when one of its runs is: ratios are taken within rounds. */
+export function voidRounds<T extends { readonly round: number; readonly void: boolean }>(
+  records: readonly T[],
+): T[] {
+  const rounds = new Set(records.filter((record) => record.void).map((record) => record.round));
+  return records.map((record) => (rounds.has(record.round) ? { ...record, void: true } : record));
+}
+
 export async function runTpcb(
   servers: Readonly<Record<ConfigName, BenchServer>>,
   settings: TpcbSettings,
-  cpus: number,
   log: (line: string) => void,
 ): Promise<RunRecord[]> {
   const configs: ConfigName[] = ["pgstack", "stock", "pgtune"];
   const records: RunRecord[] = [];
   for (let round = 0; round < settings.rounds; round++) {
     for (const [index, config] of roundOrder(configs, round).entries()) {
-      records.push(await measure(servers[config], settings, cpus, round + 1, index + 1, log));
+      records.push(await measure(servers[config], settings, round + 1, index + 1, log));
     }
   }
-  return records;
+  return voidRounds(records);
 }

@@ -121,6 +121,11 @@ export class S3Endpoint {
     return this.proc?.running() ?? false;
   }
 
+  /** This machine's PID of the stand-in while it runs (the benchmark reads its CPU time). */
+  get pid(): number | undefined {
+    return this.proc?.running() ? this.proc.pid : undefined;
+  }
+
   /** True when a TLS request verified against the CA, for the endpoint's name, gets an HTTP answer. */
   async probe(): Promise<boolean> {
     const url = `https://${this.options.name}:${this.options.port}/${this.options.bucket}`;
