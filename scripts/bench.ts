@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { drillSummary } from "../test/proving/harness/drill-summary";
 import { memoryAtFullLoad } from "../test/proving/harness/proofs";
 import { ProvingCluster } from "../test/proving/harness/proving-cluster";
 import { runAttribution } from "./bench/attribution";
@@ -192,6 +193,17 @@ async function main(): Promise<number> {
       } finally {
         await gone.resume();
       }
+      // The scheduled restore drill on the same repository: the RTO a user plans with, as the
+      // drill reports it (restore + recovery, per GB), beside the operator's restore above.
+      const drillRun = await cluster.runtime.restoreDrill();
+      if (drillRun.code !== 0)
+        throw new Error(
+          `the restore drill failed (exit ${drillRun.code}):\n${drillRun.stdout}${drillRun.stderr}`,
+        );
+      const drill = drillSummary(drillRun);
+      log(
+        `restore drill: restore ${drill.restoreSeconds} s + recovery ${drill.recoverySeconds} s for ${(drill.databaseBytes / 1e6).toFixed(0)} MB: RTO ${drill.rtoSecondsPerGb} s/GB`,
+      );
       const rpo = rpoFigures(await writer.done, gone.atMs, restoredMaxId, {
         ...settings.rpo,
         archiveTimeoutSeconds: spec.archive.archiveTimeoutSeconds,
@@ -202,6 +214,12 @@ async function main(): Promise<number> {
         mbPerSecond: bytes / 1e6 / (restoreMs / 1000),
         backupSeconds,
         rpo,
+        drill: {
+          restoreSeconds: drill.restoreSeconds,
+          recoverySeconds: drill.recoverySeconds,
+          databaseBytes: drill.databaseBytes,
+          rtoSecondsPerGb: drill.rtoSecondsPerGb,
+        },
       });
       log(
         `restore: ${(restoreMs / 1000).toFixed(1)} s (restore + recovery); RPO ${rpo.lostSeconds.toFixed(1)} s (${rpo.lost} of ${rpo.acknowledged} acknowledged commits lost)`,

@@ -22,6 +22,8 @@ const RUN_OVERHEAD_SECONDS = 25;
  */
 const INIT_MB_PER_SECOND = 55;
 const TRANSFER_MB_PER_SECOND = 90;
+/** pg_amcheck --all of the drill's copy (heap and B-tree checks): an assumed rate, not yet measured. */
+const AMCHECK_MB_PER_SECOND = 100;
 
 /** Expected seconds per phase: printed before the run so a full run's length is known up front. */
 export function estimatePhases(settings: BenchSettings): Record<Phase, number> {
@@ -32,9 +34,11 @@ export function estimatePhases(settings: BenchSettings): Record<Phase, number> {
     "TPC-B rounds": settings.rounds * 3 * (settings.seconds + RUN_OVERHEAD_SECONDS),
     attribution: settings.attribution.rounds * 5 * (settings.attribution.seconds + RUN_OVERHEAD_SECONDS),
     "full load": 90,
-    // Two sizes (1× and 2×): a backup and a restore each, a copy of the database, two writers.
+    // Two sizes (1× and 2×): a backup, a restore and a drill (restore + pg_amcheck) each, a copy
+    // of the database, two writers.
     "restore and RPO":
-      (2 * (3 * databaseMb)) / TRANSFER_MB_PER_SECOND +
+      (3 * (3 * databaseMb)) / TRANSFER_MB_PER_SECOND +
+      (3 * databaseMb) / AMCHECK_MB_PER_SECOND +
       databaseMb / INIT_MB_PER_SECOND +
       2 * (settings.rpo.seconds + 30),
     // Five backups and eight restores of the lever data set, and its pgbench -i.

@@ -35,6 +35,13 @@ export interface RestorePoint {
   readonly backupSeconds: number;
   /** Commits lost when the primary vanished and only S3 was left. */
   readonly rpo: RpoFigures;
+  /** The scheduled restore drill on the same repository, as it reports itself. */
+  readonly drill?: {
+    readonly restoreSeconds: number;
+    readonly recoverySeconds: number;
+    readonly databaseBytes: number;
+    readonly rtoSecondsPerGb: number;
+  };
 }
 
 export interface BenchResult {
@@ -175,13 +182,17 @@ export function renderReport(
     `For each size: the runner's full backup as its schedule runs it (through the primary's pgBackRest TLS server, to S3; without the verify the schedule runs after it); then one client commits a row per transaction at ${settings.rpo.rate}/s for ${settings.rpo.seconds} s ` +
       "(pgbench -R, every acknowledgement logged with its time), and the primary vanishes for S3: every process of its container is stopped (SIGSTOP) at once, so nothing more " +
       "reaches the repository. A copy is restored from S3 alone with the rendered restore command (`latest`: the backup and every archived segment) in a new member and recovers until it " +
-      "accepts writes; the acknowledged commits it lacks are the loss, their span in seconds the RPO. The second size adds a copy of the bench database beside it (twice the data).",
+      "accepts writes; the acknowledged commits it lacks are the loss, their span in seconds the RPO. The second size adds a copy of the bench database beside it (twice the data). " +
+      "Then the scheduled restore drill runs on the same repository as its schedule runs it (restore into its scratch space, recovery with archiving off, pg_amcheck) and reports the RTO a user plans with: restore + recovery seconds per GB.",
     "",
-    "| database | full backup | restore + recovery | MB/s | × disk | commits acknowledged | lost | RPO |",
-    "|---|---|---|---|---|---|---|---|",
+    "| database | full backup | restore + recovery | MB/s | × disk | commits acknowledged | lost | RPO | drill: restore + recovery | drill RTO |",
+    "|---|---|---|---|---|---|---|---|---|---|",
     ...result.restores.map(
       (r) =>
-        `| ${fixed(r.databaseBytes / 1e6, 0)} MB | ${fixed(r.backupSeconds, 1)} s | ${fixed(r.seconds, 1)} s | ${fixed(r.mbPerSecond, 0)} | ${fixed(r.mbPerSecond / result.disk.mbPerSecond)} | ${r.rpo.acknowledged} | ${r.rpo.lost} | ${fixed(r.rpo.lostSeconds, 1)} s (archive_timeout ${r.rpo.archiveTimeoutSeconds} s) |`,
+        `| ${fixed(r.databaseBytes / 1e6, 0)} MB | ${fixed(r.backupSeconds, 1)} s | ${fixed(r.seconds, 1)} s | ${fixed(r.mbPerSecond, 0)} | ${fixed(r.mbPerSecond / result.disk.mbPerSecond)} | ${r.rpo.acknowledged} | ${r.rpo.lost} | ${fixed(r.rpo.lostSeconds, 1)} s (archive_timeout ${r.rpo.archiveTimeoutSeconds} s) | ` +
+        (r.drill
+          ? `${fixed(r.drill.restoreSeconds, 1)} s + ${fixed(r.drill.recoverySeconds, 1)} s | ${fixed(r.drill.rtoSecondsPerGb, 1)} s/GB |`
+          : "not run | n/a |"),
     ),
     "",
     ...leverSection(result),

@@ -3,39 +3,11 @@ import { mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { drillPgbackrest } from "../../../components/render/restore-drill";
+import { type DrillSummary, drillSummary as summaryOf } from "./drill-summary";
 import type { DrillRun } from "./platform";
 import type { Proof } from "./proofs";
 import type { ProvingCluster } from "./proving-cluster";
 import { OBJECT_SUFFIX, objectFiles, repositoryDir } from "./repository-objects";
-
-/** The drill's summary line, parsed (restore-drill.sh prints `restore-drill: passed key=value ...`). */
-interface DrillSummary {
-  readonly backup: string;
-  readonly restoreSeconds: number;
-  readonly recoverySeconds: number;
-  readonly databaseBytes: number;
-  readonly rtoSecondsPerGb: number;
-  readonly dataAgeSeconds: number;
-}
-
-function summaryOf(run: DrillRun): DrillSummary {
-  const output = `${run.stdout}${run.stderr}`;
-  const line = output.split("\n").find((candidate) => candidate.startsWith("restore-drill: passed "));
-  assert.ok(line, `the drill printed no summary line:\n${output.slice(-4000)}`);
-  const field = (key: string) => {
-    const value = new RegExp(`\\b${key}=(\\S+)`).exec(line)?.[1];
-    assert.ok(value !== undefined, `summary lacks ${key}: ${line}`);
-    return value;
-  };
-  return {
-    backup: field("backup"),
-    restoreSeconds: Number(field("restore_seconds")),
-    recoverySeconds: Number(field("recovery_seconds")),
-    databaseBytes: Number(field("database_bytes")),
-    rtoSecondsPerGb: Number(field("rto_seconds_per_gb")),
-    dataAgeSeconds: Number(field("data_age_seconds")),
-  };
-}
 
 /** The drill's copy is gone: its scratch directory empty (or absent), no PostgreSQL or pgBackRest left. */
 async function assertNothingLeft(run: DrillRun): Promise<void> {
