@@ -124,6 +124,9 @@ if [ "$role" = replica ]; then
   sh "$config_dir/bootstrap-replica.sh" "$slot"
 fi
 
+# Vetted before anything runs on it, the rejoin's crash recovery below included.
+sh "$config_dir/check-data-dir.sh" "$data_dir" ${postgres.version}
+
 # A replica whose data directory is not a standby was the primary until pgstack:primary named
 # another member. Starting it as it is would make a second primary: it is fenced, and rejoins
 # the new primary instead, by pg_rewind (which replays a crashed directory to a clean state
@@ -168,7 +171,6 @@ if [ "$role" = replica ] && [ -f "$data_dir/PG_VERSION" ] && [ ! -f "$data_dir/s
   : >"$data_dir/standby.signal"
 fi
 
-sh "$config_dir/check-data-dir.sh" "$data_dir" ${postgres.version}
 # A raised hot-standby setting (max_connections...) starts the primary after its replicas; lowered, the reverse.
 sh "$config_dir/hot-standby-order.sh" "$role" "\${slot:-}"
 

@@ -183,8 +183,14 @@ describe("backup CronJobs", () => {
 });
 
 describe("stanza Job", () => {
+  const stanzaJob = () => {
+    const found = stack.ofType("kubernetes:batch/v1:Job").find((job) => job.name === "pgstack-prod-stanza");
+    if (!found) throw new Error("no stanza Job");
+    return found;
+  };
+
   it("creates the stanza and checks archiving as the runner once the primary is ready", () => {
-    const [resource] = stack.ofType("kubernetes:batch/v1:Job");
+    const resource = stanzaJob();
     const job = unwrap(resource.inputs) as Json;
     const pod = job.spec.template.spec;
     expect(pod.initContainers[0].command).toEqual([
@@ -205,7 +211,7 @@ describe("stanza Job", () => {
   });
 
   it("is replaced by the next up after it failed, instead of blocking every later up", () => {
-    const [resource] = stack.ofType("kubernetes:batch/v1:Job");
+    const resource = stanzaJob();
     const job = unwrap(resource.inputs) as Json;
     expect(job.metadata.annotations).toEqual({ "pulumi.com/replaceUnready": "true" });
   });

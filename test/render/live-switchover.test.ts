@@ -337,8 +337,9 @@ describe("a failover back to the member named primary after replica-1 is killed"
     const rejoined = await start(memberModel("replica-1", "primary", true), "replica-1");
     await ready(rejoined, "replica-1");
     expect(rejoined.output()).toContain("It will not start as a primary");
-    // pg_rewind ran the crashed directory's recovery itself, then rewound it to the new timeline.
-    expect(rejoined.output()).toContain("for target server to complete crash recovery");
+    // start-member.sh finished the crashed directory's recovery with the stack's configuration
+    // (private socket, archiving off), then pg_rewind rewound it to the new timeline.
+    expect(rejoined.output()).toContain("was not shut down cleanly: completing its crash recovery");
     expect(rejoined.output()).toMatch(
       /pg_rewind: servers diverged at WAL location [0-9A-F]+\/[0-9A-F]+ on timeline 2/,
     );
