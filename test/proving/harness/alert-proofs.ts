@@ -312,7 +312,7 @@ async function certificatesReported(
 export const alertsFireAndClear: Proof = {
   id: 30,
   title:
-    "Prometheus with the rendered rules on the exporters and the Pushgateway as the platform runs them: every certificate's expiry reported as mounted; a healthy cluster fires nothing; a stopped replica, a long query, connections near the limit, an old backup, a failed verify and S3 down each fire their alert, cleared by recovery",
+    "Prometheus with the rendered rules on the exporters and the Pushgateway as the platform runs them: every certificate's expiry reported as mounted; a healthy cluster fires nothing; a stopped replica, a long query, connections near the limit, an old backup, a failed verify, a failed and an overdue restore drill, a setting pending a restart and S3 down each fire their alert, cleared by recovery",
   async run(cluster) {
     const { spec, primary } = cluster;
     const t = alertThresholds(spec);
@@ -443,6 +443,23 @@ export const alertsFireAndClear: Proof = {
           () => report("verify", "failed"),
           () => report("verify", "ok"),
         ),
+        // A drill that failed, then one whose last pass is older than its schedule allows, as
+        // restore-drill.sh reports them through report-job.sh.
+        fault(
+          prometheus,
+          ["PgstackRestoreDrillFailed@-"],
+          () => report("drill", "failed"),
+          () => report("drill", "ok"),
+        ).then(async (failedFigure) => {
+          const tooOld = await fault(
+            prometheus,
+            ["PgstackRestoreDrillTooOld@-"],
+            () => report("drill", "ok", now() - t.drillMaxAgeSeconds - 600),
+            () => report("drill", "ok"),
+          );
+          return `${failedFigure}; ${tooOld}`;
+        }),
+
         // S3 down: archive_command fails. The rule counts failures over 5 minutes, so it clears
         // 5 minutes after the last one (promtool proves that); here it fires, and archiving resumes.
         (async () => {
@@ -470,11 +487,39 @@ export const alertsFireAndClear: Proof = {
       if (failed) throw failed.reason;
       const figures = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<string>).value);
 
-      // Recovered: nothing fires but the archiving failures still inside the rule's 5-minute window.
-      const left = describe(await prometheus.alerts()).filter(
-        (alert) => !alert.startsWith("PgstackArchivingFailing@"),
+      // A restart-level setting changed on disk and reloaded: the server runs the old value. Alone,
+      // after the others: PostgreSQL 15 keeps pending_restart set even when the file is reverted,
+      // until the server restarts, so the recovery is a restart of the primary.
+      const filesPerProcess = Number(await primary.sql("SHOW max_files_per_process"));
+      figures.push(
+        await fault(
+          prometheus,
+          [`PgstackSettingsPendingRestart@${primary.name}`],
+          async () => {
+            await primary.sql(`ALTER SYSTEM SET max_files_per_process = ${filesPerProcess + 1}`);
+            await primary.sql("SELECT pg_reload_conf()");
+          },
+          async () => {
+            await primary.sql("ALTER SYSTEM RESET max_files_per_process");
+            await primary.stop();
+            await primary.start();
+          },
+          { clearTimeoutMs: 120_000 },
+        ),
       );
-      assert.deepEqual(left, [], "alerts still firing after every fault was undone");
+
+      // Recovered: nothing fires but the archiving failures still inside the rule's 5-minute window.
+      const stillFiring = async () =>
+        describe(await prometheus.alerts()).filter((alert) => !alert.startsWith("PgstackArchivingFailing@"));
+      await pollUntil(
+        "every alert but the archiving failures to clear",
+        async () => ((await stillFiring()).length === 0 ? true : undefined),
+        {
+          timeoutMs: 60_000,
+          intervalMs: 500,
+          describe: async () => `firing: ${(await stillFiring()).join(", ")}`,
+        },
+      );
       return { figure: [certificates, ...figures].join("; ") };
     } catch (error) {
       throw new Error(
