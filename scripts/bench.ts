@@ -263,21 +263,12 @@ async function main(): Promise<number> {
   }
 }
 
-/**
- * --levers: the restore levers alone (a few minutes), printed as the report's table: the
- * diagnostic to run when a change to the rendered compress-type or process-max is considered.
- */
-async function leversOnly(scale: number): Promise<number> {
+/** A diagnostic on the bench stack's own cluster: prepared, reported on failure, always disposed. */
+async function onBenchCluster(body: (cluster: ProvingCluster) => Promise<void>): Promise<number> {
   let cluster: ProvingCluster | undefined;
   try {
     cluster = active = await ProvingCluster.prepare(BENCH_STACK);
-    const disk = await diskSequentialWrite(dirname(cluster.primary.dataDir), 3, 1024);
-    log(`disk sequential write: ${disk.mbPerSecond.toFixed(0)} MB/s`);
-    await cluster.startPrimary();
-    await cluster.primary.stop();
-    log(`restore levers: a server of their own, pgbench -i -s ${scale}`);
-    const levers = await measureLevers(cluster, await leverServer(cluster, scale, log), log);
-    console.log(`\n${renderLevers(levers, scale, disk.mbPerSecond).join("\n")}`);
+    await body(cluster);
     return 0;
   } catch (error) {
     log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -288,13 +279,27 @@ async function leversOnly(scale: number): Promise<number> {
 }
 
 /**
+ * --levers: the restore levers alone (a few minutes), printed as the report's table: the
+ * diagnostic to run when a change to the rendered compress-type or process-max is considered.
+ */
+function leversOnly(scale: number): Promise<number> {
+  return onBenchCluster(async (cluster) => {
+    const disk = await diskSequentialWrite(dirname(cluster.primary.dataDir), 3, 1024);
+    log(`disk sequential write: ${disk.mbPerSecond.toFixed(0)} MB/s`);
+    await cluster.startPrimary();
+    await cluster.primary.stop();
+    log(`restore levers: a server of their own, pgbench -i -s ${scale}`);
+    const levers = await measureLevers(cluster, await leverServer(cluster, scale, log), log);
+    console.log(`\n${renderLevers(levers, scale, disk.mbPerSecond).join("\n")}`);
+  });
+}
+
+/**
  * --attribute: the attribution alone (pgstack's extras' own cost, also part of every full run),
  * on the run's data set, printed as the report's table.
  */
-async function attributionOnly(settings: BenchSettings): Promise<number> {
-  let cluster: ProvingCluster | undefined;
-  try {
-    cluster = active = await ProvingCluster.prepare(BENCH_STACK);
+function attributionOnly(settings: BenchSettings): Promise<number> {
+  return onBenchCluster(async (cluster) => {
     await cluster.startPrimary();
     const pgstack = new BenchServer("pgstack", cluster.primary);
     await pgstack.sql(`CREATE DATABASE ${BENCH_DATABASE}`, "postgres");
@@ -302,13 +307,7 @@ async function attributionOnly(settings: BenchSettings): Promise<number> {
     await pgbenchInit(pgstack, settings.scale);
     const runs = await runAttribution(pgstack, { ...settings, ...settings.attribution }, log);
     console.log(`\n${renderAttribution(runs, settings.attribution.seconds).join("\n")}`);
-    return 0;
-  } catch (error) {
-    log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    return 1;
-  } finally {
-    await cluster?.dispose();
-  }
+  });
 }
 
 /** The report, and its charts as SVG files beside it (or only printed, without --out). */
