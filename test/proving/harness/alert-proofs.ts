@@ -312,7 +312,7 @@ async function certificatesReported(
 export const alertsFireAndClear: Proof = {
   id: 30,
   title:
-    "Prometheus with the rendered rules on the exporters and the Pushgateway as the platform runs them: every certificate's expiry reported as mounted; a healthy cluster fires nothing; a stopped replica, a long query, connections near the limit, an old backup, a failed verify, a failed and an overdue restore drill, a setting pending a restart and S3 down each fire their alert, cleared by recovery",
+    "Prometheus with the rendered rules on the exporters and the Pushgateway as the platform runs them: every certificate's expiry reported as mounted; a healthy cluster fires nothing; a stopped replica, a long query, connections near the limit, an old backup, a failed verify, a failed and an overdue restore drill, a setting pending a restart, a replica whose replay is paused and S3 down each fire their alert, cleared by recovery",
   async run(cluster) {
     const { spec, primary } = cluster;
     const t = alertThresholds(spec);
@@ -506,6 +506,37 @@ export const alertsFireAndClear: Proof = {
           },
           { clearTimeoutMs: 120_000 },
         ),
+      );
+
+      // The replica's replay paused while the primary writes: its replay lag (pg_stat_replication on
+      // the primary) grows past the threshold; replay resumed, it catches up and the alert clears.
+      let writes: ReturnType<typeof setInterval> | undefined;
+      figures.push(
+        await fault(
+          prometheus,
+          [`PgstackReplicaLagSeconds@${primary.name}`],
+          async () => {
+            // Streaming again first (the primary just restarted): a paused standby starts no walreceiver.
+            await pollUntil(
+              "the replica streaming again",
+              async () =>
+                (await primary.sql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")) !==
+                "0"
+                  ? true
+                  : undefined,
+              { timeoutMs: 60_000, intervalMs: 500 },
+            );
+            await replica.sql("SELECT pg_wal_replay_pause()");
+            writes = setInterval(() => {
+              void primary.sql("INSERT INTO proving_alerts DEFAULT VALUES").catch(() => {});
+            }, 1_000);
+          },
+          async () => {
+            clearInterval(writes);
+            await replica.sql("SELECT pg_wal_replay_resume()");
+          },
+          { fireTimeoutMs: (2 * t.replicaLagSeconds + 60) * 1000, clearTimeoutMs: 60_000 },
+        ).finally(() => clearInterval(writes)),
       );
 
       // Recovered: nothing fires but the archiving failures still inside the rule's 5-minute window.
