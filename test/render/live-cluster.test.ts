@@ -7,6 +7,7 @@ import { renderFiles } from "../../components/render/files";
 import { REPLICATION_PASSFILE } from "../../components/render/replica-bootstrap";
 import { SECRET_FILES } from "../../components/render/secret-files";
 import type { ClusterModel } from "../../components/spec/build-cluster-spec";
+import { installMember } from "./live-members";
 import {
   asPostgres,
   freePort,
@@ -36,27 +37,7 @@ let replicaServer: RunningPostgres | undefined;
 
 /** Writes a model's config files, scripts and secrets into its layout. */
 function install(model: ClusterModel): void {
-  const { layout } = model;
-  const files = renderFiles(model);
-  for (const dir of [
-    layout.volumeDir,
-    layout.configDir,
-    layout.secretsDir,
-    layout.socketDir,
-    layout.tlsDir,
-  ]) {
-    postgresDir(dir);
-  }
-  for (const [name, content] of Object.entries(files))
-    postgresFile(join(layout.configDir, name), content, 0o644);
-  // Secret mounts are group-readable: the scripts must cope (libpq would ignore such a passfile).
-  postgresFile(join(layout.secretsDir, SECRET_FILES.superuserPassword), `${PASSWORDS.superuser}\n`, 0o640);
-  postgresFile(
-    join(layout.secretsDir, SECRET_FILES.replicationPassword),
-    `${PASSWORDS.replication}\n`,
-    0o640,
-  );
-  postgresFile(join(layout.secretsDir, SECRET_FILES.appPassword), PASSWORDS.app, 0o640);
+  installMember(model, PASSWORDS);
 }
 
 function psql(model: ClusterModel, database: string, sql: string): string {

@@ -1,21 +1,11 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { memberStartArguments } from "../../components/render/commands";
-import { renderFiles } from "../../components/render/files";
-import { SECRET_FILES } from "../../components/render/secret-files";
 import type { ClusterModel } from "../../components/spec/build-cluster-spec";
 import { withParameters } from "./fixtures";
-import {
-  asPostgres,
-  freePort,
-  localModel,
-  PG_BIN,
-  postgresDir,
-  postgresFile,
-  postgresTempDir,
-} from "./local-postgres";
+import { installMember, type RunningMember, startMember, stopMember, waitAccepting } from "./live-members";
+import { asPostgres, freePort, localModel, PG_BIN, postgresDir, postgresTempDir } from "./local-postgres";
 
 /**
  * A changed max_connections rolled out with the rendered start-member.sh on PostgreSQL 15: the
@@ -57,54 +47,16 @@ function memberModel(name: string, maxConnections: number): ClusterModel {
   });
 }
 
-/** Writes a member's rendered files (as a `pulumi up` with this model would) and its secrets. */
+/** Writes member `name`'s rendered files at `maxConnections`, and its secrets. */
 function install(name: string, maxConnections: number): void {
-  const { layout } = memberModel(name, maxConnections);
-  for (const dir of [
-    layout.volumeDir,
-    layout.configDir,
-    layout.secretsDir,
-    layout.socketDir,
-    layout.tlsDir,
-  ]) {
-    postgresDir(dir);
-  }
-  for (const [file, content] of Object.entries(renderFiles(memberModel(name, maxConnections)))) {
-    postgresFile(join(layout.configDir, file), content, 0o644);
-  }
-  postgresFile(join(layout.secretsDir, SECRET_FILES.superuserPassword), `${PASSWORDS.superuser}\n`, 0o640);
-  postgresFile(
-    join(layout.secretsDir, SECRET_FILES.replicationPassword),
-    `${PASSWORDS.replication}\n`,
-    0o640,
-  );
-  postgresFile(join(layout.secretsDir, SECRET_FILES.appPassword), PASSWORDS.app, 0o640);
-}
-
-interface RunningMember {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  readonly exited: Promise<number | null>;
+  installMember(memberModel(name, maxConnections), PASSWORDS);
 }
 
 const running = new Map<string, RunningMember>();
 
 /** Starts member `name` as its container would: start-member.sh with the member's arguments. */
 function start(name: string, maxConnections: number): RunningMember {
-  const argv = memberStartArguments(memberModel(name, maxConnections), name);
-  const child = spawn("/usr/sbin/runuser", ["-u", "postgres", "--", ...argv], {
-    env: { PATH: `${PG_BIN}:/usr/bin:/bin` },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const member = { child, output: () => output, exited };
+  const member = startMember(memberModel(name, maxConnections), name);
   running.set(name, member);
   return member;
 }
@@ -115,22 +67,15 @@ const accepting = (name: string) =>
 
 /** Waits until member `name` accepts TCP connections (its start script still running); returns when. */
 async function ready(member: RunningMember, name: string): Promise<number> {
-  for (let attempt = 0; attempt < 900; attempt++) {
-    if (member.child.exitCode !== null)
-      throw new Error(`${name} exited (${member.child.exitCode}):\n${member.output()}`);
-    if (accepting(name)) return Date.now();
-    await sleep(100);
-  }
-  throw new Error(`${name} did not become ready:\n${member.output()}`);
+  await waitAccepting(member, name, ADDRESSES[name] as string, port, 900);
+  return Date.now();
 }
 
 /** Stops member `name` with a fast shutdown (SIGINT to the postmaster), as the platforms stop a member. */
 async function stop(name: string): Promise<void> {
   const member = running.get(name);
-  if (member === undefined || member.child.exitCode !== null) return;
-  const pidFile = join(root, name, "volume", "pgdata", "postmaster.pid");
-  process.kill(Number(readFileSync(pidFile, "utf8").split("\n")[0]), "SIGINT");
-  await member.exited;
+  if (member === undefined) return;
+  await stopMember(member, join(root, name, "volume", "pgdata"));
   running.delete(name);
 }
 

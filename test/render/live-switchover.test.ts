@@ -1,23 +1,12 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { memberStartArguments } from "../../components/render/commands";
-import { renderFiles } from "../../components/render/files";
-import { SECRET_FILES } from "../../components/render/secret-files";
 import type { ClusterModel } from "../../components/spec/build-cluster-spec";
 import type { MemberSpec } from "../../components/spec/cluster-spec";
 import { withParameters } from "./fixtures";
-import {
-  asPostgres,
-  freePort,
-  localModel,
-  PG_BIN,
-  postgresDir,
-  postgresFile,
-  postgresTempDir,
-} from "./local-postgres";
+import { installMember, type RunningMember, startMember, stopMember, waitAccepting } from "./live-members";
+import { asPostgres, freePort, localModel, PG_BIN, postgresDir, postgresTempDir } from "./local-postgres";
 
 /**
  * A switchover and a failover with the rendered start-member.sh on PostgreSQL 15, writes running.
@@ -54,80 +43,28 @@ function memberModel(name: string, primary: MemberSpec["name"], failover = false
 
 /** Writes a member's rendered files (as a `pulumi up` with this model would) and its secrets. */
 function install(model: ClusterModel): void {
-  const { layout } = model;
-  for (const dir of [
-    layout.volumeDir,
-    layout.configDir,
-    layout.secretsDir,
-    layout.socketDir,
-    layout.tlsDir,
-  ]) {
-    postgresDir(dir);
-  }
-  for (const [file, content] of Object.entries(renderFiles(model))) {
-    postgresFile(join(layout.configDir, file), content, 0o644);
-  }
-  postgresFile(join(layout.secretsDir, SECRET_FILES.superuserPassword), `${PASSWORDS.superuser}\n`, 0o640);
-  postgresFile(
-    join(layout.secretsDir, SECRET_FILES.replicationPassword),
-    `${PASSWORDS.replication}\n`,
-    0o640,
-  );
-  postgresFile(join(layout.secretsDir, SECRET_FILES.appPassword), PASSWORDS.app, 0o640);
-}
-
-interface RunningMember {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  readonly exited: Promise<number | null>;
+  installMember(model, PASSWORDS);
 }
 
 const running = new Map<string, RunningMember>();
 
 /** Starts member `name` as its container would: start-member.sh with the member's arguments. */
 async function start(model: ClusterModel, name: string): Promise<RunningMember> {
-  const argv = memberStartArguments(model, name);
-  const child = spawn("/usr/sbin/runuser", ["-u", "postgres", "--", ...argv], {
-    env: { PATH: `${PG_BIN}:/usr/bin:/bin` },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const member = { child, output: () => output, exited };
+  const member = startMember(model, name);
   running.set(name, member);
   return member;
 }
 
 /** Waits until member `name` accepts TCP connections, or its start script exits. */
 async function ready(member: RunningMember, name: string): Promise<void> {
-  for (let attempt = 0; attempt < 600; attempt++) {
-    if (member.child.exitCode !== null)
-      throw new Error(`${name} exited (${member.child.exitCode}):\n${member.output()}`);
-    const probe = spawnSync(join(PG_BIN, "pg_isready"), ["-q", "-h", ADDRESSES[name], "-p", String(port)]);
-    if (probe.status === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${name} did not become ready:\n${member.output()}`);
+  await waitAccepting(member, name, ADDRESSES[name], port, 600);
 }
 
 /** Stops member `name`: SIGINT (fast shutdown, as the platforms stop a member) or SIGKILL (a crash). */
 async function stop(name: string, signal: "SIGINT" | "SIGKILL"): Promise<void> {
   const member = running.get(name);
-  if (member === undefined || member.child.exitCode !== null) return;
-  const pidFile = join(root, name, "volume", "pgdata", "postmaster.pid");
-  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
-  process.kill(pid, signal);
-  if (signal === "SIGKILL") {
-    // The postmaster's children die with it only when they notice: end them too, as a lost node would.
-    spawnSync("pkill", ["-KILL", "-P", String(pid)]);
-  }
-  await member.exited;
+  if (member === undefined) return;
+  await stopMember(member, join(root, name, "volume", "pgdata"), signal);
   running.delete(name);
 }
 
