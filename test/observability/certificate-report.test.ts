@@ -1,14 +1,12 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { renderCommands } from "../../components/render/commands";
 import { renderFiles } from "../../components/render/files";
 import { CERTIFICATE_NOT_AFTER } from "../../components/render/job-metrics";
 import { renderMonitoringFiles } from "../../components/render/monitoring-files";
 import { PGBACKREST_TLS_FILES } from "../../components/render/pgbackrest-conf";
-import { prometheusSetup } from "../../components/render/prometheus-config";
 import type { ClusterModel } from "../../components/spec/build-cluster-spec";
 import {
   asPostgres,
@@ -24,6 +22,7 @@ import {
   socketSql,
   startPostgres,
 } from "../render/local-postgres";
+import { type LocalMonitoring, pollFor, startLocalMonitoring } from "./local-monitoring";
 
 /**
  * The rendered report-certificates.sh against PostgreSQL 15 serving a certificate that expires
@@ -37,7 +36,7 @@ let model: ClusterModel;
 let server: RunningPostgres | undefined;
 let gateway = "";
 let prometheus = "";
-const processes: ChildProcess[] = [];
+let monitoring: LocalMonitoring | undefined;
 
 /** A certificate for localhost valid `days` days, written to `cert` and `key` (owned by postgres). */
 function certificate(cert: string, key: string, days: number): void {
@@ -105,23 +104,6 @@ async function firing(): Promise<string[]> {
     .sort();
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, seconds = 30): Promise<T> {
-  for (let i = 0; i < seconds * 4; i++) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function start(argv: string[]): void {
-  processes.push(spawn(argv[0], argv.slice(1), { stdio: "ignore" }));
-}
-
 beforeAll(async () => {
   root = postgresTempDir("certificates");
   chmodSync(root, 0o755);
@@ -152,41 +134,13 @@ beforeAll(async () => {
   const monitoringFiles = renderMonitoringFiles(model);
   writeFileSync(join(root, "report-certificates.sh"), monitoringFiles["report-certificates.sh"]);
   writeFileSync(join(root, "alerts.yaml"), monitoringFiles["alerts.yaml"]);
-  const gatewayPort = await freePort();
-  gateway = `http://127.0.0.1:${gatewayPort}`;
-  start([
-    "/usr/bin/prometheus-pushgateway",
-    `--web.listen-address=127.0.0.1:${gatewayPort}`,
-    `--persistence.file=${join(root, "pushgateway.data")}`,
-  ]);
-  const setup = prometheusSetup(model, {
-    exporterAddress: () => "127.0.0.1:1",
-    pushgateway: `127.0.0.1:${gatewayPort}`,
-    rulesDir: root,
-    scrapeInterval: "1s",
-    evaluationInterval: "1s",
-  });
-  writeFileSync(join(root, "prometheus.yml"), stringify(setup.config));
-  const prometheusPort = await freePort();
-  prometheus = `http://127.0.0.1:${prometheusPort}`;
-  start([
-    "/usr/bin/prometheus",
-    `--config.file=${join(root, "prometheus.yml")}`,
-    `--storage.tsdb.path=${join(root, "tsdb")}`,
-    `--web.listen-address=127.0.0.1:${prometheusPort}`,
-  ]);
-  await until("the Pushgateway", async () => ((await fetch(`${gateway}/-/ready`)).ok ? true : undefined));
-  await until("Prometheus", async () => ((await fetch(`${prometheus}/-/ready`)).ok ? true : undefined));
+  monitoring = await startLocalMonitoring(model, root);
+  gateway = monitoring.gateway;
+  prometheus = monitoring.prometheus;
 }, 120_000);
 
 afterAll(async () => {
-  for (const child of processes) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
-  }
+  await monitoring?.stop();
   await server?.stop();
   if (root) rmSync(root, { recursive: true, force: true });
 });
@@ -209,7 +163,7 @@ describe("report-certificates.sh", () => {
       "PgstackCertificateExpiringSoon@primary",
       "PgstackCertificateExpiringSoon@replica-1",
     ];
-    await until("the member certificates' alerts", async () =>
+    await pollFor("the member certificates' alerts", async () =>
       JSON.stringify(await firing()) === JSON.stringify(expiring) ? true : undefined,
     );
 
@@ -221,11 +175,11 @@ describe("report-certificates.sh", () => {
 
     // Loaded (ssl files are re-read on a reload): the new date, and the alerts clear.
     socketSql(model, "SELECT pg_reload_conf()");
-    await until("the server to present the renewed certificate", async () => {
+    await pollFor("the server to present the renewed certificate", async () => {
       expect(report().status).toBe(0);
       return (await pushed()).primary === notAfter(served) ? true : undefined;
     });
-    await until("the certificate alerts to clear", async () =>
+    await pollFor("the certificate alerts to clear", async () =>
       (await firing()).length === 0 ? true : undefined,
     );
   }, 90_000);

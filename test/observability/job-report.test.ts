@@ -1,14 +1,12 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { alertThresholds } from "../../components/render/alert-rules";
 import { PUSHGATEWAY_ENV } from "../../components/render/job-report";
-import { prometheusSetup } from "../../components/render/prometheus-config";
 import type { ClusterSpec } from "../../components/spec/cluster-spec";
-import { freePort } from "../render/local-postgres";
+import { type LocalMonitoring, pollFor, startLocalMonitoring } from "./local-monitoring";
 import { committedStackSpec } from "./stack-specs";
 
 /**
@@ -22,26 +20,7 @@ let dir: string;
 let spec: ClusterSpec;
 let gateway: string;
 let prometheus: string;
-const processes: ChildProcess[] = [];
-
-function start(argv: string[]): ChildProcess {
-  const child = spawn(argv[0], argv.slice(1), { stdio: "ignore" });
-  processes.push(child);
-  return child;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, seconds = 30): Promise<T> {
-  for (let i = 0; i < seconds * 4; i++) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+let monitoring: LocalMonitoring | undefined;
 
 function report(...args: string[]) {
   const result = spawnSync("sh", [join(dir, "report-job.sh"), ...args], {
@@ -60,7 +39,7 @@ async function firing(): Promise<string[]> {
 }
 
 const eventually = (what: string, check: (alerts: string[]) => boolean) =>
-  waitFor(what, async () => {
+  pollFor(what, async () => {
     const alerts = await firing();
     return check(alerts) ? alerts : undefined;
   });
@@ -68,44 +47,15 @@ const eventually = (what: string, check: (alerts: string[]) => boolean) =>
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "pgstack-job-report-"));
   spec = committedStackSpec("dev");
-  const gatewayPort = await freePort();
-  gateway = `http://127.0.0.1:${gatewayPort}`;
-  start([
-    "/usr/bin/prometheus-pushgateway",
-    `--web.listen-address=127.0.0.1:${gatewayPort}`,
-    `--persistence.file=${join(dir, "pushgateway.data")}`,
-  ]);
   writeFileSync(join(dir, "report-job.sh"), spec.monitoringFiles["report-job.sh"]);
   writeFileSync(join(dir, "alerts.yaml"), spec.monitoringFiles["alerts.yaml"]);
-  const setup = prometheusSetup(spec, {
-    // No exporter runs here: its targets are down, and no rule read below depends on them.
-    exporterAddress: () => "127.0.0.1:1",
-    pushgateway: `127.0.0.1:${gatewayPort}`,
-    rulesDir: dir,
-    scrapeInterval: "1s",
-    evaluationInterval: "1s",
-  });
-  writeFileSync(join(dir, "prometheus.yml"), stringify(setup.config));
-  const prometheusPort = await freePort();
-  prometheus = `http://127.0.0.1:${prometheusPort}`;
-  start([
-    "/usr/bin/prometheus",
-    `--config.file=${join(dir, "prometheus.yml")}`,
-    `--storage.tsdb.path=${join(dir, "tsdb")}`,
-    `--web.listen-address=127.0.0.1:${prometheusPort}`,
-  ]);
-  await waitFor("the Pushgateway", async () => ((await fetch(`${gateway}/-/ready`)).ok ? true : undefined));
-  await waitFor("Prometheus", async () => ((await fetch(`${prometheus}/-/ready`)).ok ? true : undefined));
+  monitoring = await startLocalMonitoring(spec, dir);
+  gateway = monitoring.gateway;
+  prometheus = monitoring.prometheus;
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of processes) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
-  }
+  await monitoring?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
