@@ -61,24 +61,12 @@ export class BenchServer {
    * Like sql, with statement_timeout lifted for this session only: pgstack's web workload cancels
    * statements after a minute, and a checkpoint or a copy of a 4 GB database may take longer.
    */
-  async longSql(query: string, database = BENCH_DATABASE): Promise<string> {
-    const { layout, postgres } = this.member.spec;
-    const result = await this.exec([
-      "env",
-      "PGOPTIONS=-c statement_timeout=0",
-      "psql",
-      "-X",
-      "-A",
-      "-t",
-      "-q",
-      "-v",
-      "ON_ERROR_STOP=1",
-      "-d",
-      `host=${layout.socketDir} port=${layout.port} dbname=${database} user=${postgres.superuser}`,
-      "-c",
-      query,
-    ]);
-    return result.stdout.trim();
+  longSql(query: string, database = BENCH_DATABASE): Promise<string> {
+    return this.member.sql(query, {
+      database,
+      timeoutMs: 3_600_000,
+      env: { PGOPTIONS: "-c statement_timeout=0" },
+    });
   }
 
   /** The memory cgroup the server's container runs in. */

@@ -63,10 +63,16 @@ export class Member {
    * SQL through psql, unaligned and tuples-only: as the superuser on the member's socket (peer,
    * the only way pg_hba admits it), or with `tcp` as the application role over TLS from where
    * the stack admits a client (see PlatformRuntime.sqlClient), the password from a passfile.
+   * `env` adds to psql's environment (e.g. PGOPTIONS for one session's settings).
    */
   async sql(
     query: string,
-    options: { readonly database?: string; readonly tcp?: boolean; readonly timeoutMs?: number } = {},
+    options: {
+      readonly database?: string;
+      readonly tcp?: boolean;
+      readonly timeoutMs?: number;
+      readonly env?: Readonly<Record<string, string>>;
+    } = {},
   ): Promise<string> {
     const { layout, postgres } = this.spec;
     const database = options.database ?? postgres.database;
@@ -87,7 +93,7 @@ export class Member {
       const client = await this.platform.sqlClient(this.runtime);
       const target = `host=${client.host} port=${layout.port} dbname=${database} user=${postgres.appUser} sslmode=${client.sslmode} sslrootcert=${layout.tlsDir}/ca.crt`;
       const result = await client.container.exec(argv(target), {
-        env: client.env,
+        env: { ...client.env, ...options.env },
         timeoutMs: options.timeoutMs,
       });
       if (result.code !== 0) throw new Error(`${this.name} over TCP: ${describeFailure(result)}`);
@@ -95,7 +101,7 @@ export class Member {
     }
     const result = await this.exec(
       argv(`host=${layout.socketDir} port=${layout.port} dbname=${database} user=${postgres.superuser}`),
-      { timeoutMs: options.timeoutMs },
+      { timeoutMs: options.timeoutMs, env: options.env },
     );
     if (result.code !== 0) throw new Error(`${this.name}: ${describeFailure(result)}`);
     return result.stdout.trim();
