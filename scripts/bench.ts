@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { drillSummary } from "../test/proving/harness/drill-summary";
-import { memoryAtFullLoad } from "../test/proving/harness/proofs";
+import { describeFullLoad, measureFullLoad } from "../test/proving/harness/proofs";
 import { ProvingCluster } from "../test/proving/harness/proving-cluster";
 import { runAttribution } from "./bench/attribution";
 import { runnerFullBackup } from "./bench/backup";
@@ -151,8 +151,8 @@ async function main(): Promise<number> {
 
     await pgstack.start();
     log("full load: proof 13 (every connection past work_mem, pgstack and PGTune's values)");
-    const fullLoad = await memoryAtFullLoad.run(cluster).then(
-      (proof) => ({ passed: true, figure: proof.figure }),
+    const fullLoad = await measureFullLoad(cluster).then(
+      (figures) => ({ passed: true, figure: describeFullLoad(figures), figures }),
       (error: Error) => ({ passed: false, figure: error.message.split("\n").slice(0, 3).join(" ") }),
     );
     if (!pgstack.running()) await pgstack.start();
@@ -322,7 +322,7 @@ async function writeReport(result: BenchResult, out: string | undefined): Promis
     {
       file: "bench-memory.svg",
       title: "peak cgroup memory against the limit",
-      draw: memoryChart(result.runs),
+      draw: memoryChart(result.fullLoad, result.memoryLimitBytes),
     },
     {
       file: "bench-rto.svg",

@@ -1,3 +1,5 @@
+import type { FullLoadFigures, FullLoadRun } from "../../test/proving/harness/proofs";
+import type { RestorePoint } from "./report";
 import type { ConfigName } from "./servers";
 import type { RunRecord } from "./tpcb";
 
@@ -70,43 +72,76 @@ export function walChart(runs: readonly RunRecord[]): Promise<string> {
   });
 }
 
-/** Peak memory of each server's cgroup during the runs against the limit. */
-export function memoryChart(runs: readonly RunRecord[]): Promise<string> {
-  const limitMiB = (runs[0]?.limitBytes ?? 0) / 2 ** 20;
-  const values = runs.map((run) => ({ config: run.config, round: run.round, mib: run.peakBytes / 2 ** 20 }));
+/**
+ * Proof 13's full load, pgstack against PGTune's values: the peak memory the kernel cannot reclaim
+ * (anonymous + shared, what an OOM kill is about) over the cgroup's peak with page cache, against the limit.
+ */
+export function memoryChart(
+  fullLoad: { readonly figures?: FullLoadFigures },
+  limitBytes: number,
+): Promise<string> {
+  const limitMiB = limitBytes / 2 ** 20;
+  const runs: { config: string; run: FullLoadRun }[] = [];
+  if (fullLoad.figures) {
+    runs.push({ config: "pgstack", run: fullLoad.figures.pgstack });
+    if (!("error" in fullLoad.figures.pgtune))
+      runs.push({ config: "PGTune's values", run: fullLoad.figures.pgtune });
+  }
+  const values = runs.flatMap(({ config, run }) => [
+    { config, measure: "with page cache", mib: run.peakBytes / 2 ** 20 },
+    { config, measure: "not reclaimable (anonymous + shared)", mib: run.unreclaimablePeakBytes / 2 ** 20 },
+  ]);
   return render({
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    width: 320,
-    height: 160,
+    width: 360,
+    height: 120,
     layer: [
       {
         data: { values },
-        mark: { type: "tick", thickness: 2 },
+        mark: { type: "bar", height: 18 },
         encoding: {
-          y: { field: "config", type: "nominal", sort: CONFIG_ORDER, title: null },
+          y: { field: "config", type: "nominal", sort: ["pgstack", "PGTune's values"], title: null },
           x: {
             field: "mib",
             type: "quantitative",
-            title: "peak cgroup memory (MiB)",
+            title: "peak memory at full load (MiB); red: the limit",
             scale: { domain: [0, limitMiB * 1.05] },
+            stack: null,
           },
-          color,
+          color: {
+            field: "measure",
+            type: "nominal",
+            sort: ["with page cache", "not reclaimable (anonymous + shared)"],
+            scale: { range: ["#c6dbef", "#2171b5"] },
+            title: null,
+            legend: { labelLimit: 400, orient: "bottom", direction: "vertical" },
+          },
+          order: { field: "measure", sort: "descending" },
         },
       },
       {
         data: { values: [{ limit: limitMiB }] },
-        mark: { type: "rule", color: "red" },
+        mark: { type: "rule", color: "red", strokeWidth: 2 },
         encoding: { x: { field: "limit", type: "quantitative" } },
       },
     ],
   });
 }
 
-/** Restore + recovery seconds against database size. */
-export function rtoChart(
-  points: readonly { readonly databaseBytes: number; readonly seconds: number }[],
-): Promise<string> {
-  const values = points.map((point) => ({ mb: point.databaseBytes / 1e6, seconds: point.seconds }));
+/** How restore and recovery time grow with the database: the drill's restore alone and with recovery, and the new member's. */
+export function rtoChart(restores: readonly RestorePoint[]): Promise<string> {
+  const values = restores.flatMap((point) => {
+    const mb = point.databaseBytes / 1e6;
+    return [
+      { mb, seconds: point.drill.restoreSeconds, series: "pgBackRest restore (drill)" },
+      {
+        mb,
+        seconds: point.drill.restoreSeconds + point.drill.recoverySeconds,
+        series: "drill: restore + recovery",
+      },
+      { mb, seconds: point.seconds, series: "new member from S3: restore + recovery + start" },
+    ];
+  });
   return render({
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     data: { values },
@@ -114,8 +149,19 @@ export function rtoChart(
     height: 160,
     mark: { type: "line", point: true },
     encoding: {
-      x: { field: "mb", type: "quantitative", title: "database size (MB)" },
-      y: { field: "seconds", type: "quantitative", title: "restore + recovery (s)" },
+      x: { field: "mb", type: "quantitative", title: "database size (MB)", scale: { zero: true } },
+      y: { field: "seconds", type: "quantitative", title: "seconds" },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        sort: [
+          "new member from S3: restore + recovery + start",
+          "drill: restore + recovery",
+          "pgBackRest restore (drill)",
+        ],
+        legend: { labelLimit: 400, orient: "bottom", direction: "vertical" },
+      },
     },
   });
 }

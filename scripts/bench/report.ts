@@ -1,3 +1,4 @@
+import type { FullLoadFigures } from "../../test/proving/harness/proofs";
 import { VARIANTS, type VariantRun } from "./attribution";
 import type { DiskWrite, Machine, Versions } from "./machine";
 import type { Phase } from "./progress";
@@ -35,8 +36,8 @@ export interface RestorePoint {
   readonly backupSeconds: number;
   /** Commits lost when the primary vanished and only S3 was left. */
   readonly rpo: RpoFigures;
-  /** The scheduled restore drill on the same repository, as it reports itself. */
-  readonly drill?: {
+  /** The scheduled restore drill on the same repository, as it reports itself (its restore is pgBackRest's alone). */
+  readonly drill: {
     readonly restoreSeconds: number;
     readonly recoverySeconds: number;
     readonly databaseBytes: number;
@@ -60,7 +61,12 @@ export interface BenchResult {
   /** pgstack with each extra off in turn (the --attribute diagnostic, part of every run). */
   readonly attribution: readonly VariantRun[];
   /** Proof 13 on the same proving ground: all connections past work_mem, pgstack and PGTune's values. */
-  readonly fullLoad: { readonly passed: boolean; readonly figure: string };
+  /** Proof 13 on the bench's proving ground: its figures when it passed, its error when not. */
+  readonly fullLoad: {
+    readonly passed: boolean;
+    readonly figure: string;
+    readonly figures?: FullLoadFigures;
+  };
   readonly restores: readonly RestorePoint[];
   readonly levers: readonly LeverResult[];
   /** Seconds each phase took, and what it was expected to take. */
@@ -107,6 +113,7 @@ export function summarise(runs: readonly RunRecord[]) {
     wal: per((c) => spread(of(c).map(walPer1000))),
     checkpoints: per((c) => spread(of(c).map((run) => run.checkpoints))),
     peakMiB: per((c) => spread(of(c).map((run) => run.peakBytes / 2 ** 20))),
+    unreclaimableMiB: per((c) => spread(of(c).map((run) => run.unreclaimablePeakBytes / 2 ** 20))),
   };
 }
 
@@ -166,11 +173,11 @@ export function renderReport(
       : []),
     `## Summary (median, min–max over ${s.allVoid ? "all runs, every round void" : "valid runs"})`,
     "",
-    "| | tps | p50 ms | p99 ms | checkpoints | MB WAL / 1,000 tx | peak memory MiB |",
-    "|---|---|---|---|---|---|---|",
+    "| | tps | p50 ms | p99 ms | checkpoints | MB WAL / 1,000 tx | peak MiB not reclaimable | peak MiB with page cache |",
+    "|---|---|---|---|---|---|---|---|",
     ...CONFIGS.map(
       (c) =>
-        `| ${CONFIG_TITLES[c]} | ${showSpread(s.tps[c])} | ${showSpread(s.p50[c], 2)} | ${showSpread(s.p99[c], 2)} | ${showSpread(s.checkpoints[c], 0)} | ${showSpread(s.wal[c], 2)} | ${showSpread(s.peakMiB[c], 0)} |`,
+        `| ${CONFIG_TITLES[c]} | ${showSpread(s.tps[c])} | ${showSpread(s.p50[c], 2)} | ${showSpread(s.p99[c], 2)} | ${showSpread(s.checkpoints[c], 0)} | ${showSpread(s.wal[c], 2)} | ${showSpread(s.unreclaimableMiB[c], 0)} | ${showSpread(s.peakMiB[c], 0)} |`,
     ),
     "",
     `Full load (proof 13 on the same proving ground${result.fullLoad.passed ? "" : ", FAILED"}): ${result.fullLoad.figure}`,
@@ -185,24 +192,26 @@ export function renderReport(
       "accepts writes; the acknowledged commits it lacks are the loss, their span in seconds the RPO. The second size adds a copy of the bench database beside it (twice the data). " +
       "Then the scheduled restore drill runs on the same repository as its schedule runs it (restore into its scratch space, recovery with archiving off, pg_amcheck) and reports the RTO a user plans with: restore + recovery seconds per GB.",
     "",
-    "| database | full backup | restore + recovery | MB/s | × disk | commits acknowledged | lost | RPO | drill: restore + recovery | drill RTO |",
-    "|---|---|---|---|---|---|---|---|---|---|",
-    ...result.restores.map(
-      (r) =>
-        `| ${fixed(r.databaseBytes / 1e6, 0)} MB | ${fixed(r.backupSeconds, 1)} s | ${fixed(r.seconds, 1)} s | ${fixed(r.mbPerSecond, 0)} | ${fixed(r.mbPerSecond / result.disk.mbPerSecond)} | ${r.rpo.acknowledged} | ${r.rpo.lost} | ${fixed(r.rpo.lostSeconds, 1)} s (archive_timeout ${r.rpo.archiveTimeoutSeconds} s) | ` +
-        (r.drill
-          ? `${fixed(r.drill.restoreSeconds, 1)} s + ${fixed(r.drill.recoverySeconds, 1)} s | ${fixed(r.drill.rtoSecondsPerGb, 1)} s/GB |`
-          : "not run | n/a |"),
-    ),
+    "| database | full backup | pgBackRest restore (drill) | restore MB/s | × disk | drill: + recovery | drill RTO | restore + recovery from S3 alone (new member) | commits acknowledged | lost | RPO |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+    ...result.restores.map((r) => {
+      const restoreMb = r.drill.databaseBytes / 1e6 / r.drill.restoreSeconds;
+      return (
+        `| ${fixed(r.databaseBytes / 1e6, 0)} MB | ${fixed(r.backupSeconds, 1)} s | ${fixed(r.drill.restoreSeconds, 1)} s | ${fixed(restoreMb, 0)} | ${fixed(restoreMb / result.disk.mbPerSecond)} | ` +
+        `${fixed(r.drill.recoverySeconds, 1)} s | ${fixed(r.drill.rtoSecondsPerGb, 1)} s/GB | ${fixed(r.seconds, 1)} s | ${r.rpo.acknowledged} | ${r.rpo.lost} | ${fixed(r.rpo.lostSeconds, 1)} s (archive_timeout ${r.rpo.archiveTimeoutSeconds} s) |`
+      );
+    }),
+    "",
+    "Restore MB/s is the drill's pgBackRest restore alone (the figure the target and the old bench's 0.17× are about); the new member's restore + recovery adds its container's start, WAL replay to the newest archived segment and the promotion: the RTO an operator sees.",
     "",
     ...leverSection(result),
     "## Every run",
     "",
-    "| round | # | configuration | tps | p50 ms | p99 ms | checkpoints | MB WAL / 1,000 tx | peak MiB | CPU busy % | iowait % | other work % | load before → after | void |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| round | # | configuration | tps | p50 ms | p99 ms | checkpoints | MB WAL / 1,000 tx | peak MiB not reclaimable | peak MiB with cache | CPU busy % | iowait % | other work % | load before → after | void |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...result.runs.map(
       (run) =>
-        `| ${run.round} | ${run.position} | ${run.config} | ${fixed(run.pgbench.tps, 1)} | ${fixed(run.pgbench.latencyMs.p50)} | ${fixed(run.pgbench.latencyMs.p99)} | ${run.checkpoints} | ${fixed(walPer1000(run))} | ${fixed(run.peakBytes / 2 ** 20, 0)} | ${fixed(run.cpu.busyPercent, 0)} | ${fixed(run.cpu.iowaitPercent, 0)} | ${fixed(run.cpu.otherPercent, 0)} | ${fixed(run.loadBefore, 1)} → ${fixed(run.loadAfter, 1)} | ${run.void ? "void" : ""} |`,
+        `| ${run.round} | ${run.position} | ${run.config} | ${fixed(run.pgbench.tps, 1)} | ${fixed(run.pgbench.latencyMs.p50)} | ${fixed(run.pgbench.latencyMs.p99)} | ${run.checkpoints} | ${fixed(walPer1000(run))} | ${fixed(run.unreclaimablePeakBytes / 2 ** 20, 0)} | ${fixed(run.peakBytes / 2 ** 20, 0)} | ${fixed(run.cpu.busyPercent, 0)} | ${fixed(run.cpu.iowaitPercent, 0)} | ${fixed(run.cpu.otherPercent, 0)} | ${fixed(run.loadBefore, 1)} → ${fixed(run.loadAfter, 1)} | ${run.void ? "void" : ""} |`,
     ),
     "",
     "## Settings as each server reports them",

@@ -22,6 +22,13 @@ export interface TargetInputs {
     readonly databaseBytes: number;
     readonly seconds: number;
     readonly mbPerSecond: number;
+    /** The scheduled drill's pgBackRest restore of the same backup, timed on its own. */
+    readonly drill: {
+      readonly restoreSeconds: number;
+      readonly recoverySeconds: number;
+      readonly databaseBytes: number;
+      readonly rtoSecondsPerGb: number;
+    };
     readonly rpo: {
       readonly lostSeconds: number;
       readonly lost: number;
@@ -42,7 +49,7 @@ export interface TargetVerdict {
 }
 
 const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
-const percent = (share: number) => `${share >= 0 ? "+" : ""}${fixed(share * 100, 0)}%`;
+const percent = (share: number, digits = 0) => `${share >= 0 ? "+" : ""}${fixed(share * 100, digits)}%`;
 export const walPer1000 = (run: { walBytes: number; pgbench: { transactions: number } }) =>
   ((run.walBytes / run.pgbench.transactions) * 1000) / 1e6;
 
@@ -51,14 +58,18 @@ export function validRuns<T extends { readonly void: boolean }>(runs: readonly T
   return runs.some((run) => !run.void) ? runs.filter((run) => !run.void) : [...runs];
 }
 
-/** pgstack's tps over another configuration's within each valid round. */
-export function roundRatios(runs: readonly RunRecord[], other: ConfigName): number[] {
+/** pgstack's tps (or another figure) over another configuration's within each valid round. */
+export function roundRatios(
+  runs: readonly RunRecord[],
+  other: ConfigName,
+  figure: (run: RunRecord) => number = (run) => run.pgbench.tps,
+): number[] {
   const valid = validRuns(runs);
   const rounds = [...new Set(valid.map((run) => run.round))];
   return rounds.flatMap((round) => {
     const mine = valid.find((run) => run.round === round && run.config === "pgstack");
     const theirs = valid.find((run) => run.round === round && run.config === other);
-    return mine && theirs ? [mine.pgbench.tps / theirs.pgbench.tps] : [];
+    return mine && theirs ? [figure(mine) / figure(theirs)] : [];
   });
 }
 
@@ -98,6 +109,7 @@ function configFigures(runs: readonly RunRecord[], config: ConfigName) {
     tps: tpsMedian,
     spread: tps.length > 1 ? (Math.max(...tps) - Math.min(...tps)) / 2 / tpsMedian : 0,
     p99: median(mine.map((run) => run.pgbench.latencyMs.p99)),
+    p99s: mine.map((run) => run.pgbench.latencyMs.p99),
     wal: median(mine.map(walPer1000)),
     checkpoints: median(mine.map((run) => run.checkpoints)),
     busy: median(mine.map((run) => run.cpu.busyPercent)),
@@ -174,16 +186,20 @@ export function targetVerdicts(inputs: TargetInputs): TargetVerdict[] {
   }
 
   const p99Pass = pgstack.p99 <= pgtune.p99;
+  const p99Ratios = roundRatios(inputs.runs, "pgtune", (run) => run.pgbench.latencyMs.p99);
+  const range = (values: readonly number[]) => `${fixed(Math.min(...values))}–${fixed(Math.max(...values))}`;
   verdicts.push({
     target: "p99 latency no worse than PGTune's",
     measured: `${fixed(pgstack.p99)} vs ${fixed(pgtune.p99)} ms`,
     pass: p99Pass,
     by: p99Pass
       ? ""
-      : `${fixed(pgstack.p99 - pgtune.p99)} ms worse (${percent(pgstack.p99 / pgtune.p99 - 1)})`,
+      : `${fixed(pgstack.p99 - pgtune.p99)} ms worse (${percent(pgstack.p99 / pgtune.p99 - 1, 1)})`,
     why: p99Pass
       ? ""
-      : `Checkpoints per run: pgstack ${fixed(pgstack.checkpoints, 0)}, PGTune ${fixed(pgtune.checkpoints, 0)}; ` +
+      : `Round by round, pgstack's p99 over PGTune's: ${p99Ratios.map((ratio) => fixed(ratio)).join(", ")} (median ${fixed(median(p99Ratios))}); ` +
+        `the runs ranged ${range(pgstack.p99s)} ms (pgstack) and ${range(pgtune.p99s)} ms (PGTune), so a difference inside that range is noise. ` +
+        `Checkpoints per run: pgstack ${fixed(pgstack.checkpoints, 0)}, PGTune ${fixed(pgtune.checkpoints, 0)}; ` +
         `pgstack's tps ${fixed(pgstack.tps, 0)} against ${fixed(pgtune.tps, 0)}${pgstack.tps > pgtune.tps ? " (more transactions queue for the same two CPUs)" : ""}; ` +
         `${bound(pgstack.busy, pgstack.iowait)}.`,
   });
@@ -219,13 +235,17 @@ export function targetVerdicts(inputs: TargetInputs): TargetVerdict[] {
   const control = inputs.levers[0];
   const best = [...inputs.levers].sort((a, b) => b.mbPerSecond - a.mbPerSecond)[0];
   const posix = inputs.levers.find((lever) => lever.lever.startsWith("posix"));
+  // Restore throughput is pgBackRest's restore alone (as the old bench's 0.17× was): the drill
+  // times it on the same backup with the same process count. Restore + recovery, which adds the
+  // server's start-up and WAL replay, is the RTO and is reported beside it, not judged here.
   for (const restore of inputs.restores) {
-    const share = restore.mbPerSecond / inputs.diskMbPerSecond;
+    const restoreMb = restore.drill.databaseBytes / 1e6 / restore.drill.restoreSeconds;
+    const share = restoreMb / inputs.diskMbPerSecond;
     const pass = share >= TARGETS.restoreShareOfDisk;
     const why = [
-      `Restore + recovery of ${fixed(restore.databaseBytes / 1e6, 0)} MB took ${fixed(restore.seconds, 1)} s; the target needs ${fixed(goalMb, 0)} MB/s.`,
+      `pgBackRest restored ${fixed(restore.drill.databaseBytes / 1e6, 0)} MB in ${fixed(restore.drill.restoreSeconds, 1)} s; the target needs ${fixed(goalMb, 0)} MB/s.`,
       control
-        ? `The rendered restore alone (levers, ${fixed(control.databaseBytes / 1e6, 0)} MB): ${fixed(control.mbPerSecond, 0)} MB/s with the CPUs ${fixed(control.cpu.busyPercent, 0)}% busy, ${fixed(control.cpu.iowaitPercent, 0)}% iowait, s3rver ${fixed(control.s3CpuPerSecond)} CPU-s/s.`
+        ? `The rendered restore at ${fixed(control.databaseBytes / 1e6, 0)} MB (levers): ${fixed(control.mbPerSecond, 0)} MB/s with the CPUs ${fixed(control.cpu.busyPercent, 0)}% busy, ${fixed(control.cpu.iowaitPercent, 0)}% iowait, s3rver ${fixed(control.s3CpuPerSecond)} CPU-s/s.`
         : "",
       best && control && best !== control
         ? `The fastest lever, ${best.lever}, reached ${fixed(best.mbPerSecond, 0)} MB/s (${fixed(best.mbPerSecond / inputs.diskMbPerSecond)}× disk).`
@@ -237,12 +257,12 @@ export function targetVerdicts(inputs: TargetInputs): TargetVerdict[] {
       .filter(Boolean)
       .join(" ");
     verdicts.push({
-      target: `restore ≥ ${TARGETS.restoreShareOfDisk}× disk speed (${fixed(restore.databaseBytes / 1e6, 0)} MB)`,
-      measured: `${fixed(restore.mbPerSecond, 0)} MB/s = ${fixed(share)}× the disk's ${fixed(inputs.diskMbPerSecond, 0)} MB/s`,
+      target: `restore ≥ ${TARGETS.restoreShareOfDisk}× disk speed (${fixed(restore.drill.databaseBytes / 1e6, 0)} MB)`,
+      measured: `${fixed(restoreMb, 0)} MB/s = ${fixed(share)}× the disk's ${fixed(inputs.diskMbPerSecond, 0)} MB/s (restore + recovery: ${fixed(restore.seconds, 1)} s, ${fixed(restore.mbPerSecond, 0)} MB/s)`,
       pass,
       by: pass
         ? ""
-        : `short by ${fixed(TARGETS.restoreShareOfDisk - share)}× (${fixed(goalMb - restore.mbPerSecond, 0)} MB/s)`,
+        : `short by ${fixed(TARGETS.restoreShareOfDisk - share)}× (${fixed(goalMb - restoreMb, 0)} MB/s)`,
       why: pass ? "" : why,
     });
   }

@@ -33,8 +33,10 @@ export interface RunRecord {
   readonly loadAfter: number;
   /** Machine CPU time during pgbench (every process), and the share other work than the benchmark's took. */
   readonly cpu: RunCpu;
-  /** Peak memory of the server's cgroup during the run, and its limit. */
+  /** Peak memory of the server's cgroup during the run (page cache included: it fills the limit), and its limit. */
   readonly peakBytes: number;
+  /** Peak anonymous + shared memory during the run (sampled): the part the kernel cannot reclaim. */
+  readonly unreclaimablePeakBytes: number;
   readonly limitBytes: number;
   /** Other work took more than VOID_OTHER_PERCENT of the machine's CPU during this run or another of its round. */
   readonly void: boolean;
@@ -70,9 +72,13 @@ export async function measure(
     const checkpointsBefore = await checkpoints(server);
     const cgroup = server.cgroup;
     let peak = 0;
+    let unreclaimablePeak = 0;
     const sampler = setInterval(() => {
       void cgroup.usageBytes().then((bytes) => {
         peak = Math.max(peak, bytes);
+      });
+      void cgroup.unreclaimableBytes().then((bytes) => {
+        unreclaimablePeak = Math.max(unreclaimablePeak, bytes);
       });
     }, 500);
     const cpuBefore = sampleRunCpu();
@@ -98,13 +104,14 @@ export async function measure(
       loadAfter,
       cpu,
       peakBytes: peak,
+      unreclaimablePeakBytes: unreclaimablePeak,
       limitBytes: cgroup.limitBytes,
       void: cpu.otherPercent > VOID_OTHER_PERCENT,
     };
     log(
       `round ${round} #${position} ${label}: ${pgbench.tps.toFixed(1)} tps, p50 ${pgbench.latencyMs.p50.toFixed(1)} ms, ` +
         `p99 ${pgbench.latencyMs.p99.toFixed(1)} ms, ${(((walBytes / pgbench.transactions) * 1000) / 1e6).toFixed(2)} MB WAL/1000 tx, ` +
-        `${checkpointsDuring} checkpoint(s), peak ${(peak / 2 ** 20).toFixed(0)} MiB, CPU ${cpu.busyPercent.toFixed(0)}% busy ` +
+        `${checkpointsDuring} checkpoint(s), peak ${(unreclaimablePeak / 2 ** 20).toFixed(0)} MiB not reclaimable (${(peak / 2 ** 20).toFixed(0)} with cache), CPU ${cpu.busyPercent.toFixed(0)}% busy ` +
         `${cpu.iowaitPercent.toFixed(0)}% iowait, other work ${cpu.otherPercent.toFixed(0)}%, load ${loadBefore.toFixed(1)}→${loadAfter.toFixed(1)}${record.void ? " (VOID: other work)" : ""}`,
     );
     return record;

@@ -18,6 +18,7 @@ function run(config: ConfigName, round: number, tps: number, isVoid = false): Ru
     loadAfter: 2,
     cpu: { busyPercent: 90, iowaitPercent: 1, stealPercent: 0, otherPercent: isVoid ? 40 : 2 },
     peakBytes: 300 * 2 ** 20,
+    unreclaimablePeakBytes: 200 * 2 ** 20,
     limitBytes: 2 ** 31,
     void: isVoid,
   };

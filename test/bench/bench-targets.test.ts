@@ -35,6 +35,7 @@ function run(config: ConfigName, round: number, figures: Figures): RunRecord {
     loadAfter: 2,
     cpu: { busyPercent: 95, iowaitPercent: 1, stealPercent: 0, otherPercent: other },
     peakBytes: 300 * 2 ** 20,
+    unreclaimablePeakBytes: 200 * 2 ** 20,
     limitBytes: 2 ** 31,
     void: other > 15,
   };
@@ -75,6 +76,7 @@ function inputs(figures: Record<ConfigName, Figures>, overrides: Partial<TargetI
         databaseBytes: 4.2e9,
         seconds: 14,
         mbPerSecond: 300,
+        drill: { restoreSeconds: 8, recoverySeconds: 1, databaseBytes: 4.2e9, rtoSecondsPerGb: 2.1 },
         rpo: { lostSeconds: 12, lost: 1200, archiveTimeoutSeconds: 30 },
       },
     ],
@@ -153,7 +155,9 @@ describe("target verdicts, from the measured figures", () => {
     );
     const p99 = byTarget(verdicts, "p99");
     expect(p99.pass).toBe(false);
-    expect(p99.by).toBe("1.00 ms worse (+20%)");
+    expect(p99.by).toBe("1.00 ms worse (+20.0%)");
+    expect(p99.why).toContain("Round by round, pgstack's p99 over PGTune's: 1.20, 1.20, 1.20 (median 1.20)");
+    expect(p99.why).toContain("the runs ranged 6.00–6.00 ms (pgstack) and 5.00–5.00 ms (PGTune)");
     const wal = byTarget(verdicts, "WAL");
     expect(wal.pass).toBe(false);
     expect(wal.measured).toBe("0.38× (1.50 vs 4.00 MB)");
@@ -183,8 +187,15 @@ describe("target verdicts, from the measured figures", () => {
             restores: [
               {
                 databaseBytes: 4.2e9,
-                seconds: 42,
-                mbPerSecond: 100,
+                seconds: 50,
+                mbPerSecond: 84,
+                // pgBackRest's restore alone: 4200 MB in 42 s, 100 MB/s.
+                drill: {
+                  restoreSeconds: 42,
+                  recoverySeconds: 3,
+                  databaseBytes: 4.2e9,
+                  rtoSecondsPerGb: 10.7,
+                },
                 rpo: { lostSeconds: 31, lost: 3100, archiveTimeoutSeconds: 30 },
               },
             ],
@@ -199,7 +210,9 @@ describe("target verdicts, from the measured figures", () => {
       "restore",
     );
     expect(verdict.pass).toBe(false);
-    expect(verdict.measured).toBe("100 MB/s = 0.20× the disk's 500 MB/s");
+    expect(verdict.measured).toBe(
+      "100 MB/s = 0.20× the disk's 500 MB/s (restore + recovery: 50.0 s, 84 MB/s)",
+    );
     expect(verdict.by).toBe("short by 0.30× (150 MB/s)");
     expect(verdict.why).toContain(
       "The fastest lever, posix repository (lz4, same cipher), reached 200 MB/s (0.40× disk)",
@@ -218,6 +231,7 @@ describe("target verdicts, from the measured figures", () => {
                 databaseBytes: 1e9,
                 seconds: 5,
                 mbPerSecond: 200,
+                drill: { restoreSeconds: 3, recoverySeconds: 1, databaseBytes: 1e9, rtoSecondsPerGb: 4 },
                 rpo: { lostSeconds: 34.5, lost: 3450, archiveTimeoutSeconds: 30 },
               },
             ],

@@ -57,12 +57,18 @@ export class MemoryCgroup {
     return Number((await readFile(join(this.path, file), "utf8")).trim());
   }
 
-  /** Anonymous memory (what processes allocated, without page cache) now: the part a limit cannot reclaim. */
-  async anonymousBytes(): Promise<number> {
+  /**
+   * Memory the kernel cannot reclaim under the limit (no swap): anonymous pages (what processes
+   * allocated: work_mem, backends) plus shared memory (shared_buffers). Page cache is left out: it
+   * fills any limit when the data set is larger, and is dropped before an OOM kill.
+   */
+  async unreclaimableBytes(): Promise<number> {
     const stat = await readFile(join(this.path, "memory.stat"), "utf8");
-    const key = this.version === 1 ? "total_rss" : "anon";
-    const match = new RegExp(`^${key} (\\d+)$`, "m").exec(stat);
-    return match ? Number(match[1]) : 0;
+    const keys = this.version === 1 ? ["total_rss", "total_shmem"] : ["anon", "shmem"];
+    return keys.reduce(
+      (sum, key) => sum + Number(new RegExp(`^${key} (\\d+)$`, "m").exec(stat)?.[1] ?? 0),
+      0,
+    );
   }
 
   /** Removes the cgroup once its processes are gone (retries while the kernel still counts them). */

@@ -556,22 +556,31 @@ SELECT count(*) FROM (SELECT g % 60000 AS k, count(*) FROM generate_series(1, 20
 SELECT count(*) FROM (SELECT k, count(*) FROM proving_load GROUP BY k) scanned;
 `;
 
+/** One full-load run's figures from the member's memory cgroup. */
+export interface FullLoadRun {
+  readonly oomKills: number;
+  /** The cgroup's peak usage, page cache included (a data set larger than the limit fills it). */
+  readonly peakBytes: number;
+  /** Peak anonymous + shared memory (sampled every 200 ms): what an OOM kill is about. */
+  readonly unreclaimablePeakBytes: number;
+  readonly limitBytes: number;
+  readonly clients: number;
+  readonly failed: boolean;
+  readonly output: string;
+}
+
+/** Proof 13's figures: pgstack's primary, and PGTune's values for the same limit under the same load. */
+export interface FullLoadFigures {
+  readonly pgstack: FullLoadRun;
+  readonly pgtune: (FullLoadRun & { readonly workMem: string }) | { readonly error: string };
+}
+
 /**
  * All of max_connections at once (less the superuser reservation), each session sorting and
  * hashing past its work_mem, with a parallel aggregate and autovacuum running, from a client on
  * another host, against a member in its memory cgroup. Returns the cgroup's figures.
  */
-async function fullLoad(
-  cluster: ProvingCluster,
-  member: Member,
-): Promise<{
-  oomKills: number;
-  peakBytes: number;
-  limitBytes: number;
-  clients: number;
-  failed: boolean;
-  output: string;
-}> {
+async function fullLoad(cluster: ProvingCluster, member: Member): Promise<FullLoadRun> {
   const cgroup = member.runtime.container.cgroup;
   const connections = Number(await member.sql("SHOW max_connections"));
   const reserved = Number(await member.sql("SHOW superuser_reserved_connections"));
@@ -588,9 +597,13 @@ async function fullLoad(
   const oomBefore = await cgroup.oomKills();
   if (cgroup.version === 1) await writeFile(join(cgroup.path, "memory.max_usage_in_bytes"), "0");
   let peak = 0;
+  let unreclaimablePeak = 0;
   const sampler = setInterval(() => {
     void cgroup.usageBytes().then((bytes) => {
       peak = Math.max(peak, bytes);
+    });
+    void cgroup.unreclaimableBytes().then((bytes) => {
+      unreclaimablePeak = Math.max(unreclaimablePeak, bytes);
     });
   }, 200);
   const { layout, postgres } = cluster.spec;
@@ -615,6 +628,7 @@ async function fullLoad(
   return {
     oomKills: (await cgroup.oomKills()) - oomBefore,
     peakBytes: Math.max(peak, kernelPeak ?? 0),
+    unreclaimablePeakBytes: unreclaimablePeak,
     limitBytes: cgroup.limitBytes,
     clients,
     failed: result.code !== 0 || /number of failed transactions: [1-9]/.test(result.stdout),
@@ -622,62 +636,77 @@ async function fullLoad(
   };
 }
 
+/**
+ * Proof 13's measurement: the full load against pgstack's primary (asserted: no OOM kill, no failed
+ * session, the same postmaster), then against PGTune's values for the same limit, CPUs and
+ * workload in a scratch member (a figure, not asserted).
+ */
+export async function measureFullLoad(cluster: ProvingCluster): Promise<FullLoadFigures> {
+  const { primary } = cluster;
+  const postmaster = await primary.postmasterHostPid();
+  const pgstack = await fullLoad(cluster, primary);
+  assert.equal(pgstack.oomKills, 0, `OOM kills in the primary's cgroup at full load:\n${pgstack.output}`);
+  assert.equal(pgstack.failed, false, `sessions failed at full load:\n${pgstack.output}`);
+  assert.equal(await primary.postmasterHostPid(), postmaster, "the postmaster was replaced under load");
+
+  const { resources, postgres, layout } = cluster.spec;
+  const pgtune = pgtuneConfig({
+    version: postgres.version,
+    workload: postgres.workload,
+    memoryBytes: resources.memoryLimitBytes,
+    cpus: resources.cpus,
+    connections: postgres.maxConnections,
+    storage: resources.storageMedium,
+    dbSize: "mid_ram",
+  });
+  const workMem = pgtune.find((line) => line.name === "work_mem")?.value ?? "?";
+  const overrides = pgtune.flatMap((line) => ["-c", `${line.name}=${line.value}`]);
+  const twin = await cluster.runtime.scratchMember("pgtune", [
+    "sh",
+    "-c",
+    `set -eu\ninitdb -D ${layout.dataDir} --username=${postgres.superuser} --pwfile=${layout.secretsDir}/superuser-password --auth-local=peer --auth-host=scram-sha-256 >/dev/null\nexec postgres -D ${layout.dataDir} -c config_file=${layout.configDir}/postgresql.conf -c archive_mode=off ${overrides.join(" ")}`,
+  ]);
+  try {
+    await twin.start({ timeoutMs: 120_000 });
+    const twinMember = new Member(twin, cluster.spec, cluster.runtime);
+    await twinMember.sql(`CREATE ROLE ${postgres.appUser} LOGIN`, { database: "postgres" });
+    await twinMember.sql(`CREATE DATABASE ${postgres.database} OWNER ${postgres.appUser}`, {
+      database: "postgres",
+    });
+    await twinMember.execOk([
+      "sh",
+      "-c",
+      `psql -X -q -d postgres -v ON_ERROR_STOP=1 -c "ALTER ROLE ${postgres.appUser} PASSWORD '$(cat ${layout.secretsDir}/app-password)'"`,
+    ]);
+    return { pgstack, pgtune: { ...(await fullLoad(cluster, twinMember)), workMem } };
+  } catch (error) {
+    return { pgstack, pgtune: { error: (error as Error).message.split("\n")[0] } };
+  } finally {
+    await twin.stop();
+  }
+}
+
+/** Proof 13's report line: peaks (page cache included, and what cannot be reclaimed), OOM kills. */
+export function describeFullLoad({ pgstack, pgtune }: FullLoadFigures): string {
+  const peaks = (run: FullLoadRun) =>
+    `peak ${mib(run.unreclaimablePeakBytes)} not reclaimable (anonymous + shared), ${mib(run.peakBytes)} with page cache, of ${mib(run.limitBytes)}`;
+  const baseline =
+    "error" in pgtune
+      ? `PGTune's values: the server did not survive (${pgtune.error})`
+      : `PGTune's values (work_mem ${pgtune.workMem}): ${pgtune.oomKills} OOM kill(s), ${peaks(pgtune)}${
+          pgtune.failed
+            ? `, sessions failed: ${/(?:error|FATAL)[^\n]*/.exec(pgtune.output)?.[0] ?? "see pgbench"}`
+            : ""
+        }`;
+  return `${pgstack.clients} sessions: 0 OOM kills, ${peaks(pgstack)}; ${baseline}`;
+}
+
 export const memoryAtFullLoad: Proof = {
   id: 13,
   title:
     "every connection at once, each past its work_mem, stays under the container's memory limit: no OOM kill",
   async run(cluster) {
-    const { primary } = cluster;
-    const postmaster = await primary.postmasterHostPid();
-    const pgstack = await fullLoad(cluster, primary);
-    assert.equal(pgstack.oomKills, 0, `OOM kills in the primary's cgroup at full load:\n${pgstack.output}`);
-    assert.equal(pgstack.failed, false, `sessions failed at full load:\n${pgstack.output}`);
-    assert.equal(await primary.postmasterHostPid(), postmaster, "the postmaster was replaced under load");
-
-    // The same load against PGTune's values for the same limit, CPUs and workload: a figure.
-    const { resources, postgres } = cluster.spec;
-    const pgtune = pgtuneConfig({
-      version: postgres.version,
-      workload: postgres.workload,
-      memoryBytes: resources.memoryLimitBytes,
-      cpus: resources.cpus,
-      connections: postgres.maxConnections,
-      storage: resources.storageMedium,
-      dbSize: "mid_ram",
-    });
-    const overrides = pgtune.flatMap((line) => ["-c", `${line.name}=${line.value}`]);
-    const { layout } = cluster.spec;
-    const twin = await cluster.runtime.scratchMember("pgtune", [
-      "sh",
-      "-c",
-      `set -eu\ninitdb -D ${layout.dataDir} --username=${postgres.superuser} --pwfile=${layout.secretsDir}/superuser-password --auth-local=peer --auth-host=scram-sha-256 >/dev/null\nexec postgres -D ${layout.dataDir} -c config_file=${layout.configDir}/postgresql.conf -c archive_mode=off ${overrides.join(" ")}`,
-    ]);
-    let figure = "";
-    try {
-      await twin.start({ timeoutMs: 120_000 });
-      const twinMember = new Member(twin, cluster.spec, cluster.runtime);
-      await twinMember.sql(`CREATE ROLE ${postgres.appUser} LOGIN`, { database: "postgres" });
-      await twinMember.sql(`CREATE DATABASE ${postgres.database} OWNER ${postgres.appUser}`, {
-        database: "postgres",
-      });
-      await twinMember.execOk([
-        "sh",
-        "-c",
-        `psql -X -q -d postgres -v ON_ERROR_STOP=1 -c "ALTER ROLE ${postgres.appUser} PASSWORD '$(cat ${layout.secretsDir}/app-password)'"`,
-      ]);
-      const result = await fullLoad(cluster, twinMember);
-      const why = result.failed
-        ? `, sessions failed: ${/(?:error|FATAL)[^\n]*/.exec(result.output)?.[0] ?? "see pgbench"}`
-        : "";
-      figure = `PGTune's values (work_mem ${pgtune.find((line) => line.name === "work_mem")?.value}): ${result.oomKills} OOM kill(s), peak ${mib(result.peakBytes)}${why}`;
-    } catch (error) {
-      figure = `PGTune's values: the server did not survive (${(error as Error).message.split("\n")[0]})`;
-    } finally {
-      await twin.stop();
-    }
-    return {
-      figure: `${pgstack.clients} sessions: peak ${mib(pgstack.peakBytes)} of ${mib(pgstack.limitBytes)}, 0 OOM kills; ${figure}`,
-    };
+    return { figure: describeFullLoad(await measureFullLoad(cluster)) };
   },
 };
 
