@@ -13,17 +13,20 @@ export type Phase = (typeof PHASES)[number];
 
 /** pgbench's tables and indexes, about 16 MB per scale unit (1,129 MB at scale 70). */
 const MB_PER_SCALE = 16;
-/** Per measured run besides pgbench itself: start, durability SHOWs, vacuum, checkpoint, stop. */
-const RUN_OVERHEAD_SECONDS = 25;
 /**
- * Rates of this kind of machine (2 CPUs, SSD), a little below what a `--levers` run measured on
- * it while other work shared the CPUs (2026-12-01): pgbench -i -s 70 with archiving under the
- * 2 GiB limit 64 MB/s; a full backup through the S3 stand-in 88 MB/s, its restore 152 MB/s.
+ * Per measured run besides pgbench itself: start, durability SHOWs, vacuum, checkpoint, stop
+ * (about 2 s in the full run of 2026-12-01 on a quiet machine; more when the CPUs are shared).
  */
-const INIT_MB_PER_SECOND = 55;
-const TRANSFER_MB_PER_SECOND = 90;
-/** pg_amcheck --all of the drill's copy (heap and B-tree checks): an assumed rate, not yet measured. */
-const AMCHECK_MB_PER_SECOND = 100;
+const RUN_OVERHEAD_SECONDS = 5;
+/**
+ * Rates of this kind of machine (2 CPUs, SSD), rounded down from the full run of 2026-12-01 on a
+ * quiet machine (pgstack 5420c60, which took 39 min 45 s): pgbench -i -s 280 with archiving under
+ * the 2 GiB limit 163 MB/s; a full backup through the S3 stand-in 261 MB/s, its restore 680 MB/s.
+ */
+const INIT_MB_PER_SECOND = 150;
+const TRANSFER_MB_PER_SECOND = 250;
+/** pg_amcheck --all of the drill's copy (heap and B-tree checks), rounded down from the same run. */
+const AMCHECK_MB_PER_SECOND = 400;
 
 /** Expected seconds per phase: printed before the run so a full run's length is known up front. */
 export function estimatePhases(settings: BenchSettings): Record<Phase, number> {

@@ -284,14 +284,14 @@ describe("the benchmark's rounds", () => {
     );
   });
 
-  it("sizes the full run for about an hour, with the issue's data set and rounds", () => {
+  it("sizes the full run for under an hour (a quiet run took 40 min), with the issue's data set and rounds", () => {
     // Twice the 2 GiB limit at about 15.8 MB per scale unit (792 MB at scale 50); at least 5 rotated rounds.
     expect(FULL.scale * 15.8e6).toBeGreaterThanOrEqual(2 * 2 * 2 ** 30);
     expect(FULL.rounds).toBeGreaterThanOrEqual(5);
     const estimates = estimatePhases(FULL);
     const total = PHASES.reduce((sum, phase) => sum + estimates[phase], 0);
-    expect(total / 60).toBeGreaterThan(45);
-    expect(total / 60).toBeLessThan(70);
+    expect(total / 60).toBeGreaterThan(35);
+    expect(total / 60).toBeLessThan(60);
   });
 });
 
