@@ -321,12 +321,12 @@ async function writeReport(result: BenchResult, out: string | undefined): Promis
     { file: "bench-wal.svg", title: "WAL per 1,000 transactions", draw: walChart(result.runs) },
     {
       file: "bench-memory.svg",
-      title: "peak cgroup memory against the limit",
+      title: "peak memory at full load against the limit, pgstack and PGTune's values",
       draw: memoryChart(result.fullLoad, result.memoryLimitBytes),
     },
     {
       file: "bench-rto.svg",
-      title: "restore + recovery time against database size",
+      title: "restore and recovery time against database size",
       draw: rtoChart(result.restores),
     },
   ];

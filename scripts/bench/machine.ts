@@ -43,7 +43,18 @@ export async function versions(): Promise<Versions> {
   const pgbench = await runOk(["pgbench", "--version"]);
   const pgbackrest = await runOk(["pgbackrest", "version"]);
   const head = await runOk(["git", "-C", PROJECT_DIR, "rev-parse", "--short=12", "HEAD"]);
-  const status = await runOk(["git", "-C", PROJECT_DIR, "status", "--porcelain"]);
+  // The bench's own outputs (a previous run's report and charts) are not changes to what it measures.
+  const status = await runOk([
+    "git",
+    "-C",
+    PROJECT_DIR,
+    "status",
+    "--porcelain",
+    "--",
+    ".",
+    ":(exclude)BENCHMARKS.md",
+    ":(exclude)docs/bench",
+  ]);
   return {
     postgres: firstLine(postgres.stdout),
     pgbench: firstLine(pgbench.stdout),
