@@ -40,3 +40,18 @@ export const containerSecurityContext: k8s.types.input.core.v1.SecurityContext =
   capabilities: { drop: ["ALL"] },
   seccompProfile: { type: "RuntimeDefault" },
 };
+
+/**
+ * The pod-spec fields every PostgreSQL-image pod of the stack shares (members, backup runner,
+ * restore drill, switchover gate): its own service account with no API token mounted (nothing
+ * in the pod talks to the API server), no Service environment variables (nothing reads them),
+ * and the restricted pod security context.
+ */
+export function restrictedPodSpec(serviceAccountName: k8s.types.input.core.v1.PodSpec["serviceAccountName"]) {
+  return {
+    serviceAccountName,
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: podSecurityContext,
+  } satisfies Partial<k8s.types.input.core.v1.PodSpec>;
+}

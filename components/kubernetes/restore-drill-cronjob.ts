@@ -10,7 +10,7 @@ import { fileMounts } from "./file-mounts";
 import { componentSelector, recommendedLabels } from "./labels";
 import { objectNames } from "./names";
 import { drillFiles } from "./pod-files";
-import { containerSecurityContext, podSecurityContext } from "./pod-security";
+import { containerSecurityContext, restrictedPodSpec } from "./pod-security";
 import type { WebIdentity } from "./web-identity";
 
 /** Name of the drill pod's one container. */
@@ -102,10 +102,7 @@ export function restoreDrillCronJob(
               },
               spec: {
                 restartPolicy: "Never",
-                serviceAccountName: deps.serviceAccountName,
-                automountServiceAccountToken: false,
-                enableServiceLinks: false,
-                securityContext: podSecurityContext,
+                ...restrictedPodSpec(deps.serviceAccountName),
                 containers: [container],
                 volumes: [
                   ...mounted.volumes,

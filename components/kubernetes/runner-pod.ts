@@ -7,7 +7,7 @@ import { guaranteed } from "./container-resources";
 import { fileMounts } from "./file-mounts";
 import { componentSelector, recommendedLabels } from "./labels";
 import { type FileSources, podFiles } from "./pod-files";
-import { containerSecurityContext, podSecurityContext } from "./pod-security";
+import { containerSecurityContext, restrictedPodSpec } from "./pod-security";
 import type { WebIdentity } from "./web-identity";
 
 export interface RunnerDependencies {
@@ -64,10 +64,7 @@ export function runnerPodTemplate(
     metadata: { labels: { ...recommendedLabels(spec, "backup"), ...componentSelector(spec, "backup") } },
     spec: {
       restartPolicy: "Never",
-      serviceAccountName: deps.serviceAccountName,
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
-      securityContext: podSecurityContext,
+      ...restrictedPodSpec(deps.serviceAccountName),
       initContainers: [container(first)],
       containers: [container(then)],
       volumes: [

@@ -13,7 +13,7 @@ import { fileMounts } from "./file-mounts";
 import { componentSelector, memberPodLabels, memberSelector, recommendedLabels } from "./labels";
 import { objectNames } from "./names";
 import { type FileSources, podFiles } from "./pod-files";
-import { containerSecurityContext, podSecurityContext } from "./pod-security";
+import { containerSecurityContext, restrictedPodSpec } from "./pod-security";
 import { PGBACKREST_PORT_NAME, POSTGRES_PORT_NAME } from "./services";
 import { reloaderContainer } from "./settings-reloader";
 import { failoverAwait } from "./switchover-job";
@@ -245,11 +245,7 @@ export function memberStatefulSet(
             },
           },
           spec: {
-            serviceAccountName: deps.serviceAccountName,
-            automountServiceAccountToken: false,
-            // No Service environment variables: nothing in the pod reads them.
-            enableServiceLinks: false,
-            securityContext: podSecurityContext,
+            ...restrictedPodSpec(deps.serviceAccountName),
             terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
             affinity: memberAffinity(spec),
             initContainers,

@@ -7,7 +7,7 @@ import { guaranteed } from "./container-resources";
 import { fileMounts } from "./file-mounts";
 import { componentSelector, recommendedLabels } from "./labels";
 import { type FileSources, podFiles } from "./pod-files";
-import { containerSecurityContext, podSecurityContext } from "./pod-security";
+import { containerSecurityContext, restrictedPodSpec } from "./pod-security";
 
 /** The gate's own checks take seconds; its wait for the target to catch up is bounded by the script. */
 const GATE_DEADLINE_SECONDS = 300;
@@ -68,10 +68,7 @@ export function switchoverGateJob(
           },
           spec: {
             restartPolicy: "Never",
-            serviceAccountName: deps.serviceAccountName,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: podSecurityContext,
+            ...restrictedPodSpec(deps.serviceAccountName),
             containers: [
               {
                 name: "switchover-gate",
