@@ -83,14 +83,12 @@ async function main(): Promise<number> {
   if (values.attribute) return attributionOnly(settings);
   const out = values.out ?? (quick ? undefined : join(PROJECT_DIR, "BENCHMARKS.md"));
 
-  let cluster: ProvingCluster | undefined;
-  try {
-    const startedAt = new Date();
-    log(
-      `pgstack bench${quick ? " (quick)" : ""}: scale ${settings.scale}, ${settings.clients} clients, ${settings.seconds} s × ${settings.rounds} round(s) per configuration`,
-    );
-    const progress = new Progress(estimatePhases(settings), log);
-    cluster = active = await ProvingCluster.prepare(BENCH_STACK);
+  const startedAt = new Date();
+  log(
+    `pgstack bench${quick ? " (quick)" : ""}: scale ${settings.scale}, ${settings.clients} clients, ${settings.seconds} s × ${settings.rounds} round(s) per configuration`,
+  );
+  const progress = new Progress(estimatePhases(settings), log);
+  return onBenchCluster(async (cluster) => {
     const spec = cluster.spec;
     const machine = await describeMachine(dirname(cluster.primary.dataDir));
     const toolVersions = await versions();
@@ -254,16 +252,10 @@ async function main(): Promise<number> {
     const saved = await saveResult(result);
     log(`raw results: ${saved}`);
     await writeReport(result, out);
-    return 0;
-  } catch (error) {
-    log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    return 1;
-  } finally {
-    await cluster?.dispose();
-  }
+  });
 }
 
-/** A diagnostic on the bench stack's own cluster: prepared, reported on failure, always disposed. */
+/** A run (the full bench or a diagnostic) on the bench stack's own cluster: prepared, reported on failure, always disposed. */
 async function onBenchCluster(body: (cluster: ProvingCluster) => Promise<void>): Promise<number> {
   let cluster: ProvingCluster | undefined;
   try {

@@ -1,10 +1,10 @@
 import type { BenchSettings } from "./report";
 
 /**
- * The full run, sized to finish in about an hour on 2 CPUs (see the phase estimates it prints):
- * the data set twice the limit and 5 rotated rounds as the issue asks; 90 s per run, not 120,
- * and 45 s per attribution run, since the attribution, the restore levers and the RPO writers
- * need the rest of the hour (estimated 60 min: scripts/bench/progress.ts).
+ * The full run, sized to finish within an hour on 2 CPUs (a quiet run took 40 min; see the phase
+ * estimates it prints): the data set twice the limit and 5 rotated rounds as the issue asks; 90 s
+ * per run, not 120, and 45 s per attribution run, so the attribution, the restore levers and the
+ * RPO writers fit in the rest of the hour.
  */
 export const FULL: BenchSettings = {
   // About 15.8 MB per scale unit: 280 is about 4.4 GB, twice the 2 GiB limit, so reads reach the disk.
